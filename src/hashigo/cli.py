@@ -1,0 +1,151 @@
+"""The `hashigo` command: wires subcommands to the work in ops/ and db/, nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Annotated, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+
+from hashigo import __version__
+from hashigo.errors import BackendUnavailable, ConfigError, HashigoError
+from hashigo.settings import Settings, load_settings
+
+T = TypeVar("T")
+
+app = typer.Typer(help="hashigo: from a laptop to AWS/GCP without rewriting code or losing data.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+db_app = typer.Typer(help="Database schema migrations (Alembic), on DATABASE_URL.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    err.print(f"[red]hashigo:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        _fail(f"configuration error: {exc}", 2)
+
+
+@app.command()
+def version() -> None:
+    """Print hashigo's version."""
+    out.print(__version__)
+
+
+@app.command()
+def doctor(json_output: JsonFlag = False) -> None:
+    """Show the active configuration and check every backend (exit 1 if any check fails)."""
+    from hashigo.ops.doctor import configuration_rows, run_checks
+    from hashigo.ops.doctor.report import as_json, print_report
+
+    settings = _settings()
+    rows = configuration_rows(settings)
+    results = asyncio.run(run_checks(settings))
+    if json_output:
+        print(as_json(rows, results))
+    else:
+        print_report(out, rows, results)
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Migrate the database up to REVISION (default: head)."""
+    from hashigo.db import migrate_schema
+
+    settings = _settings()
+    _check_revision(revision, migrate_schema.known_revisions())
+    _run_db(lambda: migrate_schema.upgrade(settings.database, revision))
+    out.print(f"database upgraded to {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision: an id, -1, or base.")]) -> None:
+    """Migrate the database down to REVISION."""
+    from hashigo.db import migrate_schema
+
+    settings = _settings()
+    _check_revision(revision, migrate_schema.known_revisions())
+    _run_db(lambda: migrate_schema.downgrade(settings.database, revision))
+    out.print(f"database downgraded to {revision}")
+
+
+@db_app.command("current")
+def db_current(json_output: JsonFlag = False) -> None:
+    """Show the database's schema revision and the package's head."""
+    from hashigo.db import create_engine, migrate_schema
+
+    settings = _settings()
+
+    async def read() -> str | None:
+        engine = create_engine(settings.database)
+        try:
+            return await migrate_schema.current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    current = _run_db(lambda: asyncio.run(read()))
+    head = migrate_schema.head_revision()
+    if json_output:
+        print(json.dumps({"current": current, "head": head, "up_to_date": current == head}))
+    else:
+        out.print(f"current: {current or '(none — run `hashigo db upgrade`)'}   head: {head}")
+
+
+@db_app.command("history")
+def db_history() -> None:
+    """List the package's migrations, newest first."""
+    from hashigo.db import migrate_schema
+
+    for line in migrate_schema.history_lines():
+        out.print(line, highlight=False)
+
+
+def _check_revision(revision: str, known: set[str]) -> None:
+    relative = revision.lstrip("+-").isdigit() and revision[:1] in "+-"
+    if revision not in known | {"head", "base", "heads"} and not relative:
+        _fail(f"unknown revision {revision!r}; accepted: head, base, a relative step like -1, "
+              f"or one of {', '.join(sorted(known))}", 2)
+
+
+def _run_db(action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except BackendUnavailable as exc:
+        _fail(str(exc), 1)
+    except (OSError, HashigoError) as exc:
+        _fail(f"database: {exc}", 1)
+    except Exception as exc:
+        if type(exc).__module__.startswith(("sqlalchemy", "asyncpg", "alembic", "sqlite3")):
+            _fail(f"database: {str(exc).splitlines()[0]}", 1)
+        raise
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        if os.environ.get("HASHIGO_DEBUG"):
+            raise
+        err.print(f"[red]hashigo: internal error:[/red] {type(exc).__name__}: {exc} "
+                  f"(rerun with HASHIGO_DEBUG=1 for the traceback)", highlight=False)
+        sys.exit(70)
