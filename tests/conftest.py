@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.harness.postgres",
     "tests.harness.redis",
     "tests.harness.objectstores",
+    "tests.harness.blackhole",
 ]

@@ -66,7 +66,8 @@ class ServerProcess:
 
     def __init__(self, name: str, argv: Sequence[str], port: int, log_path: Path,
                  *, env: dict[str, str] | None = None, cwd: Path | None = None,
-                 start_timeout: float = 30.0, preexec_user: str | None = None) -> None:
+                 start_timeout: float = 30.0, preexec_user: str | None = None,
+                 stop_signal: int = signal.SIGTERM) -> None:
         self.name = name
         self.argv = list(argv)
         self.port = port
@@ -75,17 +76,17 @@ class ServerProcess:
         self.cwd = cwd
         self.start_timeout = start_timeout
         self.preexec_user = preexec_user
+        self.stop_signal = stop_signal
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        argv = self.argv
-        if self.preexec_user and os.geteuid() == 0:
-            argv = ["runuser", "-u", self.preexec_user, "--", *argv]
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.cwd,
-            start_new_session=True,
-        )
+        # The server is our direct child (no runuser in between), so stop() waits for it.
+        user = self.preexec_user if self.preexec_user and os.geteuid() == 0 else None
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                self.argv, stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.cwd,
+                start_new_session=True, user=user, group=user,
+            )
         try:
             wait_for_port("127.0.0.1", self.port, self.start_timeout, self.proc)
         except RuntimeError as exc:
@@ -98,7 +99,7 @@ class ServerProcess:
             return
         if self.proc.poll() is None:
             try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
+                os.killpg(self.proc.pid, self.stop_signal)
             except ProcessLookupError:
                 pass
             try:
