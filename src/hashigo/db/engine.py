@@ -25,7 +25,7 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(settings)
     query = dict(url.query)
-    behind_pooler = url.port in _POOLER_PORTS or query.pop("pgbouncer", "").lower() in {"1", "true"}
+    behind_pooler = url.port in _POOLER_PORTS or str(query.pop("pgbouncer", "")).lower() in {"1", "true"}
     connect_args: dict[str, Any] = {
         "timeout": settings.connect_timeout_seconds,
         "server_settings": {"application_name": "hashigo",

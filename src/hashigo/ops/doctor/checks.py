@@ -154,7 +154,8 @@ async def _check_storage(settings: Settings) -> str:
     finally:
         await store.close()
     if body != payload:
-        raise HashigoError(f"probe object {key!r} read back {len(body)} bytes that differ from the {len(payload)} written")
+        raise HashigoError(f"probe object {key!r} read back {len(body)} bytes that differ from "
+                           f"the {len(payload)} written")
     return f"{redact_url(store.url)}: write/read/delete of a {len(payload)}-byte probe ok"
 
 
