@@ -1,0 +1,3 @@
+from hashigo.cli import main
+
+main()
