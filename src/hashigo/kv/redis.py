@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from redis import exceptions as redis_errors
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -92,8 +92,12 @@ class _RedisClient:
     def client(self) -> Redis:
         loop = asyncio.get_running_loop()
         if self._client is None or self._loop is not loop:
-            self._client = Redis.from_url(
+            pool = BlockingConnectionPool.from_url(
                 self.url,
+                # Past this many connections callers queue (within their deadline) instead of
+                # failing; free tiers cap connections. ?max_connections=N in the URL overrides.
+                max_connections=50,
+                timeout=self.timeout,
                 socket_timeout=self.timeout,
                 socket_connect_timeout=self.timeout,
                 socket_keepalive=True,
@@ -103,6 +107,7 @@ class _RedisClient:
                 retry=Retry(NoBackoff(), 1, supported_errors=(redis_errors.ConnectionError,)),
                 client_name="hashigo",
             )
+            self._client = Redis.from_pool(pool)
             self._loop = loop
             self._incr_script = self._client.register_script(_INCR_WITH_TTL)
         return self._client
