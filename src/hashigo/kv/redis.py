@@ -53,7 +53,7 @@ def redact_url(url: str) -> str:
         port = None
     netloc = host if port is None else f"{host}:{port}"
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                       if k.lower() not in _SECRET_QUERY_KEYS])
+                       if k.lower() not in _SECRET_QUERY_KEYS], safe="/:")
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
