@@ -581,3 +581,33 @@ async def test_redis_root_store_on_a_private_server(private_redis: RedisServer) 
     assert await store.delete("plain", "with*glob", "counter") == 3
     assert await keys_of(store) == []
     await store.close()
+
+
+async def test_rediss_with_password_like_upstash(private_redis_tls: RedisServer) -> None:
+    tls = private_redis_tls.tls
+    assert tls is not None
+    store = open_kv(KeyValueSettings(url=private_redis_tls.url, timeout_seconds=TIMEOUT))
+    assert tls.password not in store.url and store.url.startswith("rediss://localhost:")
+    assert re.fullmatch(r"redis \d+\.\d+\.\d+", await store.ping())
+    view = store.namespace("sessions")
+    assert await view.set("s1", b"data", ttl=30) is True
+    assert await view.get("s1") == b"data"
+    assert await view.incr("hits", ttl=30) == 1
+    assert await keys_of(store) == ["sessions:hits", "sessions:s1"]
+    await store.close()
+
+    # Wrong password, untrusted certificate, plain text to a TLS port: all refusals, none a hang.
+    port = private_redis_tls.port
+    refused = [
+        private_redis_tls.url.replace(tls.password, "wrong-password"),
+        f"rediss://default:{tls.password}@localhost:{port}/0",
+        f"redis://default:{tls.password}@localhost:{port}/0",
+    ]
+    for url in refused:
+        bad = open_kv(KeyValueSettings(url=url, timeout_seconds=1.0))
+        started = time.monotonic()
+        with pytest.raises(BackendUnavailable) as caught:
+            await bad.get("s1")
+        assert time.monotonic() - started < 1.0 + SLACK
+        assert tls.password not in str(caught.value), "the error message leaks the password"
+        await bad.close()
