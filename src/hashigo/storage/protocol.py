@@ -20,6 +20,10 @@ class InvalidKey(StorageError, ValueError):
     """The key is unsafe or malformed; the message says which rule it broke."""
 
 
+class InvalidMetadata(StorageError, ValueError):
+    """A content type, cache-control, disposition or metadata entry cannot be stored portably."""
+
+
 class ObjectNotFound(StorageError, KeyError):
     def __init__(self, key: str) -> None:
         super().__init__(key)

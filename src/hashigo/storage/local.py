@@ -1,0 +1,97 @@
+"""The local-folder store: obstore's LocalStore plus a sidecar for attributes it cannot keep.
+
+obstore's LocalStore refuses attributes (content type, metadata), so each object's
+attributes live in ``<root>/.hashigo-meta/<hh>/<sha256 of key>.json`` together with the
+ETag of the data they describe. The data is written first and the sidecar second; a
+sidecar whose ETag does not match the file (a crash between the two writes, or a file
+replaced behind our back) is ignored, so an object never shows another write's attributes.
+Valid keys cannot start with ``.hashigo``, so no key can reach the sidecars.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import obstore
+from obstore.store import LocalStore
+
+from hashigo.storage.obstore_adapter import AdapterOptions, ObstoreAdapter
+from hashigo.storage.protocol import StorageError
+
+if TYPE_CHECKING:
+    from obstore import Attributes, ObjectMeta
+    from obstore.store import ObjectStore as RawStore
+
+SIDECAR_DIR = ".hashigo-meta"
+
+
+class LocalAdapter(ObstoreAdapter):
+    def __init__(self, root: Path, options: AdapterOptions) -> None:
+        super().__init__(None, options)
+        self._root = root
+
+    def _open(self) -> RawStore:
+        # Created on first use, not in the factory: opening a store never touches the disk.
+        try:
+            self._root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot create the storage folder {self._root}: {exc.strerror}") from exc
+        return LocalStore(self._root)
+
+    def _sidecar(self, key: str) -> Path:
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        return self._root / SIDECAR_DIR / digest[:2] / f"{digest}.json"
+
+    def _attributes_to_send(self, attributes: Attributes) -> Attributes | None:
+        return None
+
+    async def _after_write(self, key: str, etag: str | None, attributes: Attributes) -> None:
+        await asyncio.to_thread(self._write_sidecar, key, etag, attributes)
+
+    def _write_sidecar(self, key: str, etag: str | None, attributes: Mapping[str, str]) -> None:
+        path = self._sidecar(key)
+        if not attributes or etag is None:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        record = {"key": key, "etag": etag, "attributes": dict(attributes)}
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(record, handle, ensure_ascii=False)
+            os.replace(temp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+            raise
+
+    def _read_sidecar(self, key: str, etag: str | None) -> dict[str, str]:
+        try:
+            record = json.loads(self._sidecar(key).read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return {}
+        if record.get("key") != key or record.get("etag") != etag:
+            return {}
+        attributes = record.get("attributes")
+        return {str(k): str(v) for k, v in attributes.items()} if isinstance(attributes, dict) else {}
+
+    async def _attributes_of(self, key: str, meta: ObjectMeta, native: Mapping[str, str]) -> Mapping[str, str]:
+        return await asyncio.to_thread(self._read_sidecar, key, meta.get("e_tag"))
+
+    async def _after_copy(self, src: str, dst: str) -> None:
+        source = await self._bounded("copy", src, obstore.head_async(self._store, src))
+        target = await self._bounded("copy", dst, obstore.head_async(self._store, dst))
+        attributes = await asyncio.to_thread(self._read_sidecar, src, source.get("e_tag"))
+        await asyncio.to_thread(self._write_sidecar, dst, target.get("e_tag"), attributes)
+
+    async def _after_delete(self, key: str) -> None:
+        await asyncio.to_thread(self._write_sidecar, key, None, {})
