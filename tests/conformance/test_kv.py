@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import multiprocessing
 import os
 import re
 import secrets
@@ -470,6 +471,22 @@ async def test_embedded_purges_expired_rows_from_disk(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:
         rows = {row[0] for row in conn.execute("SELECT key FROM hashigo_kv")}
     assert rows == {"stays", "trigger"}
+
+
+def test_embedded_store_opened_before_a_fork_works_in_the_child(tmp_path: Path) -> None:
+    """Pre-loading servers (gunicorn --preload) fork after the app, and its store, exist."""
+    store = open_kv(KeyValueSettings(url=_sqlite_url(tmp_path / "kv.sqlite3"), timeout_seconds=2))
+    assert asyncio.run(store.incr("forks")) == 1
+
+    def child() -> None:
+        os._exit(0 if asyncio.run(store.incr("forks")) == 2 else 1)
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    process.join(30)
+    assert process.exitcode == 0
+    assert asyncio.run(store.get("forks")) == b"2"
+    asyncio.run(store.close())
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ wall clock, because the file outlives the process and is shared between processe
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sqlite3
 import threading
@@ -69,9 +70,14 @@ class _SqliteFile:
         self._conn: sqlite3.Connection | None = None
         self._next_purge = 0.0
         self._lock = threading.Lock()
+        self._pid = os.getpid()
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         with self._lock:
+            if self._pid != os.getpid():
+                # Forked (a pre-loading server): the thread did not come along and the parent's
+                # connection must not be touched here, so start afresh without closing it.
+                self._executor, self._conn, self._pid = None, None, os.getpid()
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hashigo-kv-sqlite")
             executor = self._executor
