@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from redis import exceptions as redis_errors
@@ -17,6 +17,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
 
 from hashigo.errors import BackendUnavailable, ConfigError
 from hashigo.kv.namespaced import KeySpace, check_amount, check_key, encode_value, ttl_milliseconds
@@ -87,7 +88,7 @@ class _RedisClient:
         self.deadline = timeout + min(0.5, timeout * 0.25)
         self._client: Redis | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._incr_script: Any = None
+        self._incr_script: AsyncScript | None = None
 
     def client(self) -> Redis:
         loop = asyncio.get_running_loop()
@@ -109,11 +110,13 @@ class _RedisClient:
             )
             self._client = Redis.from_pool(pool)
             self._loop = loop
-            self._incr_script = self._client.register_script(_INCR_WITH_TTL)
+            self._incr_script = None
         return self._client
 
-    def incr_script(self) -> Any:
-        self.client()
+    def incr_script(self) -> AsyncScript:
+        client = self.client()
+        if self._incr_script is None:
+            self._incr_script = client.register_script(_INCR_WITH_TTL)
         return self._incr_script
 
     async def call(self, what: str, work: Callable[[Redis], Awaitable[T]]) -> T:
@@ -271,7 +274,12 @@ class RedisKeyValueStore(KeyValueStore):
 
     async def ping(self) -> str:
         async def work(client: Redis) -> str:
-            info = await client.info("server")
+            try:
+                info = await client.info("server")
+            except redis_errors.ResponseError:
+                # Some managed services disable INFO; an answered PING still proves it is up.
+                await client.ping()
+                return "redis (version not reported)"
             version = info.get("valkey_version") or info.get("redis_version") or "unknown"
             name = "valkey" if "valkey_version" in info else "redis"
             return f"{name} {version}"
