@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
 from hashigo.errors import BackendUnavailable, ConfigError
 from hashigo.kv import KeyValueError, KeyValueStore, open_kv
@@ -628,3 +629,25 @@ async def test_rediss_with_password_like_upstash(private_redis_tls: RedisServer)
         assert time.monotonic() - started < 1.0 + SLACK
         assert tls.password not in str(caught.value), "the error message leaks the password"
         await bad.close()
+
+
+async def test_redis_refusing_writes_is_backend_unavailable(private_redis: RedisServer) -> None:
+    """A full server (maxmemory, noeviction) is an outage for writers, not a bad request."""
+    store = open_kv(KeyValueSettings(url=private_redis.url))
+    assert await store.set("small", b"fits") is True
+    admin = Redis.from_url(private_redis.url)
+    used = int((await admin.info("memory"))["used_memory"])
+    await admin.config_set("maxmemory-policy", "noeviction")
+    await admin.config_set("maxmemory", str(used + 256 * 1024))
+    chunk = b"x" * (512 * 1024)
+    with pytest.raises(BackendUnavailable) as caught:
+        for i in range(10):
+            await store.set(f"big{i}", chunk)
+    assert "memory" in caught.value.detail.lower()
+    with pytest.raises(BackendUnavailable):
+        await store.incr("counter", ttl=5)
+    assert await store.get("small") == b"fits", "reads still work"
+    await admin.config_set("maxmemory", "0")
+    assert await store.incr("counter", ttl=5) == 1
+    await admin.aclose()
+    await store.close()

@@ -28,7 +28,12 @@ T = TypeVar("T")
 BACKEND = "kv-redis"
 _SCAN_COUNT = 500
 # Answers that mean "the server cannot serve right now", not "your request is wrong".
-_UNAVAILABLE_REPLIES = ("OOM", "READONLY", "LOADING", "MASTERDOWN", "BUSY", "CLUSTERDOWN", "TRYAGAIN")
+_UNAVAILABLE_ERRORS: tuple[type[redis_errors.ResponseError], ...] = (
+    redis_errors.OutOfMemoryError, redis_errors.ReadOnlyError, redis_errors.MasterDownError,
+    redis_errors.ClusterDownError, redis_errors.TryAgainError, redis_errors.NoPermissionError,
+)
+# Errors without their own class keep their code at the start of the message.
+_UNAVAILABLE_CODES = ("BUSY ", "OOM ", "READONLY ", "MASTERDOWN ", "NOPERM ")
 _SECRET_QUERY_KEYS = {"password", "username", "user", "pass", "token"}
 
 # ttl applies only when this call creates the key: a fixed window for rate limits.
@@ -128,7 +133,7 @@ class _RedisClient:
                                               f"{self.timeout:g}s") from None
         except redis_errors.ResponseError as exc:
             message = str(exc)
-            if message.startswith(_UNAVAILABLE_REPLIES):
+            if isinstance(exc, _UNAVAILABLE_ERRORS) or message.startswith(_UNAVAILABLE_CODES):
                 raise BackendUnavailable(BACKEND, f"{redact_url(self.url)}: {what}: {message}") from None
             raise KeyValueError(f"{what}: {message}") from None
         except redis_errors.TimeoutError:
