@@ -14,11 +14,14 @@ from hashigo.storage.protocol import InvalidKey
 MAX_KEY_BYTES = 1024
 """S3's limit on the UTF-8 length of a key; GCS and Azure allow at least as much."""
 
+MAX_SEGMENT_BYTES = 240
+"""Local file names stop at 255 bytes, and the local store appends '#<n>' while uploading."""
+
 RESERVED_PREFIX = ".hashigo"
-"""The local store keeps object attributes under ``<root>/.hashigo-meta/``; no key may start there."""
+"""The local store keeps object attributes under ``<root>/.hashigo-meta/``; no key segment may start so."""
 
 ACCEPTED = (
-    "accepted: 1 to 1024 UTF-8 bytes of '/'-separated segments, each non-empty and not '.' or '..', "
+    "accepted: 1 to 1024 UTF-8 bytes of '/'-separated segments, each 1 to 240 bytes and not '.' or '..', "
     "without control characters or backslashes, e.g. 'avatars/42/photo.jpg'"
 )
 
@@ -56,12 +59,14 @@ def validate_key(key: str) -> str:
     for segment in segments:
         if segment == "":
             raise _reject(key, "the key has an empty segment ('//')")
+        if len(segment.encode("utf-8")) > MAX_SEGMENT_BYTES:
+            raise _reject(key, f"a segment is over {MAX_SEGMENT_BYTES} bytes in UTF-8 (file-name limit)")
         if segment in {".", ".."}:
             raise _reject(key, f"the key has a {segment!r} segment")
         if _STAGING_SUFFIX.search(segment):
             raise _reject(key, f"segment {segment!r} ends in '#<digits>', reserved for partial uploads")
-    if segments[0].startswith(RESERVED_PREFIX):
-        raise _reject(key, f"keys starting with {RESERVED_PREFIX!r} are reserved for hashigo's own files")
+        if segment.startswith(RESERVED_PREFIX):
+            raise _reject(key, f"segments starting with {RESERVED_PREFIX!r} are reserved for hashigo's own files")
     return key
 
 

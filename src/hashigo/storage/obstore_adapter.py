@@ -8,6 +8,7 @@ errors mapped to the port's, and a bound on every call so an outage never hangs 
 from __future__ import annotations
 
 import asyncio
+import re
 import contextlib
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass
@@ -55,14 +56,17 @@ _OUTAGE_MARKERS = (
     "connection closed",
     "broken pipe",
     "timed out",
-    "timeout",
+    "timedout",
     "dns error",
     "failed to lookup address",
     "incompletemessage",
     "error decoding response body",
-    "status code: 5",
+    "kind: connect",
+    "kind: body",
+    "kind: decode",
     "http error",
 )
+_STATUS = re.compile(r"status code: (\d{3})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,8 +197,14 @@ class ObstoreAdapter:
             return StorageError(f"{op} {key!r} is not supported by {self.url}: {_first_line(exc)}")
         if isinstance(exc, obx.InvalidPathError):
             return InvalidKey(f"invalid object key {key!r}: {_first_line(exc)}")
-        lowered = str(exc).lower()
-        if any(marker in lowered for marker in _OUTAGE_MARKERS):
+        text = str(exc)
+        status = _STATUS.search(text)
+        if status is not None:
+            outage = status.group(1).startswith("5")
+        else:
+            lowered = text.lower()
+            outage = any(marker in lowered for marker in _OUTAGE_MARKERS)
+        if outage:
             return BackendUnavailable(f"storage:{self._options.backend}", f"{op} {key!r}: {_first_line(exc)}")
         return StorageError(f"{op} {key!r} on {self.url} failed: {_first_line(exc)}")
 
@@ -219,7 +229,7 @@ class ObstoreAdapter:
         return None
 
     def _hidden(self, path: str) -> bool:
-        return path.split("/", 1)[0].startswith(RESERVED_PREFIX)
+        return any(segment.startswith(RESERVED_PREFIX) for segment in path.split("/"))
 
     # -- the port ---------------------------------------------------------------
 
