@@ -8,8 +8,8 @@ errors mapped to the port's, and a bound on every call so an outage never hangs 
 from __future__ import annotations
 
 import asyncio
-import re
 import contextlib
+import re
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
