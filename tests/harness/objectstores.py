@@ -4,8 +4,8 @@ S3: ``HASHIGO_TEST_S3_URL`` (+ ``HASHIGO_TEST_S3_ACCESS_KEY`` / ``_SECRET``), el
 ``moto_server``; a disk-backed private ``rclone serve s3`` as well (it enforces signatures
 and expiry, which moto does not). Azure: ``HASHIGO_TEST_AZURE_URL`` (a blob endpoint such as
 ``http://127.0.0.1:10000/devstoreaccount1``, Azurite's well-known account), else a private
-``azurite-blob``. GCS: ``HASHIGO_TEST_GCS_URL`` (an XML-API-compatible endpoint); no private
-server, see tests/conformance/test_storage.py for why.
+``azurite-blob``. GCS: no server (``HASHIGO_TEST_GCS_URL`` is not used yet); see
+tests/conformance/test_storage.py for why gcp-storage-emulator cannot serve obstore.
 """
 
 from __future__ import annotations
