@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.harness.objectstores import S3Server
 from tests.harness.redis import RedisServer
 
 
@@ -114,3 +115,29 @@ def test_bad_configuration_is_one_line_and_exit_2(tmp_path: Path) -> None:
         assert "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
         assert result.stdout == ""
+
+
+def test_postgres_redis_and_s3_pass(tmp_path: Path, pg_database: str, redis_url: str, s3_server: S3Server) -> None:
+    result = doctor(tmp_path, "--json", DATABASE_URL=pg_database, REDIS_URL=redis_url,
+                    STORAGE_URL=f"s3://{s3_server.bucket}/doctor", STORAGE_ENDPOINT_URL=s3_server.endpoint,
+                    AWS_ACCESS_KEY_ID=s3_server.access_key, AWS_SECRET_ACCESS_KEY=s3_server.secret_key,
+                    AWS_REGION="us-east-1", STORAGE_PATH_STYLE="true")
+    assert result.returncode == 0, result.stdout + result.stderr
+    checks = checks_of(result)
+    assert all(c["ok"] for c in checks.values())
+    assert checks["storage"]["detail"].startswith(f"s3://{s3_server.bucket}/doctor")
+    assert s3_server.secret_key not in result.stdout
+    rows = {row["setting"]: row for row in json.loads(result.stdout)["configuration"]}
+    assert rows["storage.url"]["adapter"].startswith("S3-compatible (127.0.0.1:")
+    assert rows["storage.secret_access_key"]["value"] == "*** (set)"
+
+
+def test_missing_bucket_fails_with_hint(tmp_path: Path, s3_server: S3Server) -> None:
+    result = doctor(tmp_path, "--json", STORAGE_URL="s3://no-such-bucket-hashigo",
+                    STORAGE_ENDPOINT_URL=s3_server.endpoint,
+                    AWS_ACCESS_KEY_ID=s3_server.access_key, AWS_SECRET_ACCESS_KEY=s3_server.secret_key,
+                    AWS_REGION="us-east-1", STORAGE_PATH_STYLE="true")
+    assert result.returncode == 1
+    storage = checks_of(result)["storage"]
+    assert storage["ok"] is False
+    assert "bucket" in storage["hint"]
