@@ -25,7 +25,7 @@ _STORAGE_SCHEME_ALIASES = {"gcs": "gs", "azure": "az", "abfs": "az", "s3a": "s3"
 
 
 def redact_url(url: str) -> str:
-    """Hide the password and any secret-looking query values; keep everything else readable."""
+    """Hide the password and any secret-looking query values; keep everything else as written."""
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -42,6 +42,8 @@ def redact_url(url: str) -> str:
         pairs = [(k, "***" if k.lower() in _SECRET_QUERY_KEYS else v)
                  for k, v in parse_qsl(query, keep_blank_values=True)]
         query = urlencode(pairs, safe="*/:")
+    if netloc == parts.netloc and query == parts.query:
+        return url  # nothing secret; urlunsplit would also drop the "//" of sqlite:///path
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 

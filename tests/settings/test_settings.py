@@ -184,3 +184,9 @@ def test_settings_class_reads_the_process_environment(tmp_path: Path, monkeypatc
     monkeypatch.setenv("SECRET_KEY", "k" * 48)
     s = Settings()  # type: ignore[call-arg]
     assert s.kv.url == "redis://envhost:6379/1"
+
+
+@pytest.mark.parametrize("url", ["sqlite:///abs/kv.sqlite3", "sqlite+aiosqlite:////abs/db.sqlite3",
+                                 "file:///abs/storage", "s3://bucket/prefix"])
+def test_redaction_keeps_urls_without_secrets_intact(url: str) -> None:
+    assert redact_url(url) == url

@@ -20,16 +20,21 @@ def as_json(rows: list[ConfigRow], results: list[CheckResult]) -> str:
 
 
 def print_report(console: Console, rows: list[ConfigRow], results: list[CheckResult]) -> None:
-    config = Table(title="Configuration", title_justify="left")
-    for column in ("setting", "adapter", "value", "source"):
-        config.add_column(column)
+    config = Table(title="Configuration", title_justify="left", expand=True)
+    config.add_column("setting", no_wrap=True)
+    # Fold rather than cut with "…": a truncated URL would hide what is configured.
+    config.add_column("adapter", overflow="fold", ratio=2)
+    config.add_column("value", overflow="fold", ratio=4)
+    config.add_column("source", overflow="fold", ratio=2)
     for row in rows:
         config.add_row(row.setting, row.adapter, row.value, row.source)
     console.print(config)
 
-    checks = Table(title="Checks", title_justify="left")
-    for column in ("check", "status", "detail", "time"):
-        checks.add_column(column)
+    checks = Table(title="Checks", title_justify="left", expand=True)
+    checks.add_column("check", no_wrap=True)
+    checks.add_column("status", no_wrap=True)
+    checks.add_column("detail", overflow="fold", ratio=1)
+    checks.add_column("time", no_wrap=True, justify="right")
     for result in results:
         status = "[green]ok[/green]" if result.ok else "[red]FAIL[/red]"
         checks.add_row(result.name, status, result.detail, f"{result.seconds * 1000:.0f} ms")
