@@ -73,7 +73,9 @@ def _bucket_and_prefix(url: str, what: str) -> tuple[str, str | None]:
     return bucket, prefix or None
 
 
-def _options(settings: StorageSettings, backend: str, *, native_signing: bool, **extra: bool) -> AdapterOptions:
+def _options(settings: StorageSettings, backend: str, *, native_signing: bool,
+             copy_if_absent_drops_attributes: bool = False, bucket: str | None = None,
+             bucket_kind: str = "bucket", location: str = "") -> AdapterOptions:
     url = _redacted(settings.url)
     if settings.endpoint_url:
         url += f" (endpoint {_redacted(settings.endpoint_url)})"
@@ -84,7 +86,10 @@ def _options(settings: StorageSettings, backend: str, *, native_signing: bool, *
         signing_secret=settings.signing_secret.get_secret_value(),
         public_base_url=settings.public_base_url,
         native_signing=native_signing,
-        **extra,
+        copy_if_absent_drops_attributes=copy_if_absent_drops_attributes,
+        bucket=bucket,
+        bucket_kind=bucket_kind,
+        location=location,
     )
 
 
@@ -118,8 +123,9 @@ def _s3(settings: StorageSettings) -> ObjectStore:
                         retry_config=_retry(settings))
     except Exception as exc:
         raise ConfigError(f"S3 store {_redacted(settings.url)!r}: {exc}") from exc
+    location = _redacted(endpoint) if endpoint else f"AWS S3 ({config['region']})"
     return ObstoreAdapter(store, _options(settings, "s3", native_signing=True,
-                                          copy_if_absent_drops_attributes=not r2))
+                                          copy_if_absent_drops_attributes=not r2, bucket=bucket, location=location))
 
 
 def _gcs(settings: StorageSettings) -> ObjectStore:
@@ -136,7 +142,9 @@ def _gcs(settings: StorageSettings) -> ObjectStore:
                          retry_config=_retry(settings))
     except Exception as exc:
         raise ConfigError(f"GCS store {_redacted(settings.url)!r}: {exc}") from exc
-    return ObstoreAdapter(store, _options(settings, "gcs", native_signing=True))
+    location = (_redacted(settings.endpoint_url) if settings.endpoint_url
+                else "storage.googleapis.com (or the key file's gcs_base_url)")
+    return ObstoreAdapter(store, _options(settings, "gcs", native_signing=True, bucket=bucket, location=location))
 
 
 def _parse_connection_string(value: str) -> dict[str, str]:
@@ -176,7 +184,9 @@ def _azure(settings: StorageSettings) -> ObjectStore:
                            client_options=_client_options(settings, endpoint), retry_config=_retry(settings))
     except Exception as exc:
         raise ConfigError(f"Azure store {_redacted(settings.url)!r}: {exc}") from exc
-    return ObstoreAdapter(store, _options(settings, "azure", native_signing=True))
+    location = _redacted(endpoint) if endpoint else f"Azure account {config['account_name']!r}"
+    return ObstoreAdapter(store, _options(settings, "azure", native_signing=True, bucket=container,
+                                          bucket_kind="container", location=location))
 
 
 def _local(settings: StorageSettings) -> ObjectStore:

@@ -67,6 +67,14 @@ _OUTAGE_MARKERS = (
     "http error",
 )
 _STATUS = re.compile(r"status code: (\d{3})")
+# What backends say when the bucket/container itself is missing (the body of a 404, mostly).
+_MISSING_BUCKET_MARKERS = (
+    "nosuchbucket",  # S3 and GCS's XML API
+    "the specified bucket does not exist",
+    "containernotfound",  # Azure
+    "the specified container does not exist",
+    "no bucket named",  # fake-gcs-server lists a missing bucket with a 500 saying so
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +89,12 @@ class AdapterOptions:
     native_signing: bool = False
     copy_if_absent_drops_attributes: bool = False
     """S3's copy-if-absent is a multipart copy that loses attributes; a second copy restores them."""
+    bucket: str | None = None
+    """The bucket or container every key lives in; None for stores without one (local, memory)."""
+    bucket_kind: str = "bucket"
+    """What the backend calls it: "bucket" (S3, GCS) or "container" (Azure)."""
+    location: str = ""
+    """Where the bucket was looked for (the endpoint, or the provider's default), for error messages."""
 
 
 def _first_line(exc: BaseException) -> str:
@@ -184,6 +198,8 @@ class ObstoreAdapter:
     def _translate(self, exc: Exception, op: str, key: str, *, exists_key: str | None = None) -> Exception:
         if isinstance(exc, HashigoError):
             return exc
+        if self._bucket_is_missing(exc, op):
+            return self._missing_bucket(op, key)
         if isinstance(exc, FileNotFoundError | obx.NotFoundError):
             return ObjectNotFound(key)
         if isinstance(exc, obx.AlreadyExistsError | obx.PreconditionError):
@@ -207,6 +223,24 @@ class ObstoreAdapter:
         if outage:
             return BackendUnavailable(f"storage:{self._options.backend}", f"{op} {key!r}: {_first_line(exc)}")
         return StorageError(f"{op} {key!r} on {self.url} failed: {_first_line(exc)}")
+
+    def _bucket_is_missing(self, exc: Exception, op: str) -> bool:
+        if self._options.bucket is None:
+            return False
+        lowered = str(exc).lower()
+        if any(marker in lowered for marker in _MISSING_BUCKET_MARKERS):
+            return True
+        # A write has no object to miss: a 404 to a put can only mean the bucket is not there.
+        return op == "put" and isinstance(exc, FileNotFoundError | obx.NotFoundError)
+
+    def _missing_bucket(self, op: str, key: str) -> StorageError:
+        kind, bucket = self._options.bucket_kind, self._options.bucket
+        code = " (ContainerNotFound)" if kind == "container" else " (NoSuchBucket)"
+        where = f" at {self._options.location}" if self._options.location else ""
+        return StorageError(
+            f"{op} {key!r} failed: {kind} {bucket!r} does not exist{where}{code}; "
+            f"create the {kind} or fix STORAGE_URL ({self.url})"
+        )
 
     def _unavailable(self, op: str, key: str, detail: str) -> BackendUnavailable:
         return BackendUnavailable(f"storage:{self._options.backend}", f"{op} {key!r}: {detail}")
