@@ -47,6 +47,22 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+def strip_credentials(url: str) -> str:
+    """The URL with no user, password or secret query parameter: how an adapter names itself."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if port is None else f"{host}:{port}"
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                       if k.lower() not in _SECRET_QUERY_KEYS | {"username", "user", "pass"}], safe="/:")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
 def normalise_database_url(url: str, *, name: str = "DATABASE_URL") -> str:
     """Return a SQLAlchemy async URL (aiosqlite or asyncpg) for any accepted spelling."""
     raw = url.strip()
@@ -112,8 +128,8 @@ def parse_storage_url(url: str, *, name: str = "STORAGE_URL", cwd: Path | None =
         if parts.netloc in {".", ".."}:
             folder = (cwd or Path.cwd()) / (parts.netloc + unquote(parts.path))
         elif parts.netloc not in {"", "localhost"}:
-            raise ConfigError(f"{name}: file URL {raw!r} has a host {parts.netloc!r}; write file:///absolute/dir "
-                              f"or file://./relative/dir")
+            raise ConfigError(f"{name}: {raw!r} names a host {parts.netloc!r}; a file URL that has a host is not "
+                              f"a local folder: write file:///absolute/dir or file://./relative/dir")
         elif not parts.path.startswith("/"):
             raise ConfigError(f"{name}: {raw!r} is not absolute; write file:///absolute/dir or file://./relative/dir")
         else:

@@ -8,8 +8,9 @@ from urllib.parse import urlsplit
 from hashigo.errors import ConfigError
 from hashigo.kv.embedded import EmbeddedKeyValueStore
 from hashigo.kv.protocol import KeyValueStore
-from hashigo.kv.redis import RedisKeyValueStore, redact_url
+from hashigo.kv.redis import RedisKeyValueStore
 from hashigo.settings import KeyValueSettings
+from hashigo.urls import strip_credentials
 
 ACCEPTED = ("redis://host:6379/0, rediss://user:password@host:6379 (TLS, e.g. Upstash), "
             "unix:///path/redis.sock, sqlite:///abs/path/kv.sqlite3 (embedded)")
@@ -25,5 +26,5 @@ def open_kv(settings: KeyValueSettings) -> KeyValueStore:
         return RedisKeyValueStore(url, timeout=timeout)
     if scheme == "sqlite":
         return EmbeddedKeyValueStore.from_url(url, timeout=timeout)
-    shown = redact_url(url) if scheme else url.split("@")[-1]
+    shown = strip_credentials(url) if scheme else url.split("@")[-1]
     raise ConfigError(f"key-value URL {shown!r} is not supported; accepted: {ACCEPTED}")

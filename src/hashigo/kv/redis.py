@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from redis import exceptions as redis_errors
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -22,6 +21,7 @@ from redis.commands.core import AsyncScript
 from hashigo.errors import BackendUnavailable, ConfigError
 from hashigo.kv.namespaced import KeySpace, check_amount, check_key, encode_value, ttl_milliseconds
 from hashigo.kv.protocol import KeyValueError, KeyValueStore
+from hashigo.urls import strip_credentials
 
 T = TypeVar("T")
 
@@ -34,8 +34,6 @@ _UNAVAILABLE_ERRORS: tuple[type[redis_errors.ResponseError], ...] = (
 )
 # Errors without their own class keep their code at the start of the message.
 _UNAVAILABLE_CODES = ("BUSY ", "OOM ", "READONLY ", "MASTERDOWN ", "NOPERM ")
-_SECRET_QUERY_KEYS = {"password", "username", "user", "pass", "token"}
-
 # ttl applies only when this call creates the key: a fixed window for rate limits.
 _INCR_WITH_TTL = """
 local existed = redis.call('EXISTS', KEYS[1])
@@ -45,22 +43,6 @@ if existed == 0 then
 end
 return value
 """
-
-
-def redact_url(url: str) -> str:
-    """The URL without user, password or secret query parameters."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    netloc = host if port is None else f"{host}:{port}"
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                       if k.lower() not in _SECRET_QUERY_KEYS], safe="/:")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def escape_glob(text: str) -> str:
@@ -77,7 +59,7 @@ def _check_url(url: str) -> None:
     try:
         parse_url(url)
     except ValueError as exc:
-        raise ConfigError(f"key-value URL {redact_url(url)!r} is not a valid Redis URL: {exc}") from None
+        raise ConfigError(f"key-value URL {strip_credentials(url)!r} is not a valid Redis URL: {exc}") from None
 
 
 class _RedisClient:
@@ -129,18 +111,18 @@ class _RedisClient:
             async with asyncio.timeout(self.deadline):
                 return await work(self.client())
         except TimeoutError:
-            raise BackendUnavailable(BACKEND, f"{redact_url(self.url)}: {what} got no answer within "
+            raise BackendUnavailable(BACKEND, f"{strip_credentials(self.url)}: {what} got no answer within "
                                               f"{self.timeout:g}s") from None
         except redis_errors.ResponseError as exc:
             message = str(exc)
             if isinstance(exc, _UNAVAILABLE_ERRORS) or message.startswith(_UNAVAILABLE_CODES):
-                raise BackendUnavailable(BACKEND, f"{redact_url(self.url)}: {what}: {message}") from None
+                raise BackendUnavailable(BACKEND, f"{strip_credentials(self.url)}: {what}: {message}") from None
             raise KeyValueError(f"{what}: {message}") from None
         except redis_errors.TimeoutError:
-            raise BackendUnavailable(BACKEND, f"{redact_url(self.url)}: {what} got no answer within "
+            raise BackendUnavailable(BACKEND, f"{strip_credentials(self.url)}: {what} got no answer within "
                                               f"{self.timeout:g}s") from None
         except (redis_errors.RedisError, OSError) as exc:
-            raise BackendUnavailable(BACKEND, f"{redact_url(self.url)}: {what}: "
+            raise BackendUnavailable(BACKEND, f"{strip_credentials(self.url)}: {what}: "
                                               f"{exc.__class__.__name__}: {exc}") from None
 
     async def close(self) -> None:
@@ -169,7 +151,7 @@ class RedisKeyValueStore(KeyValueStore):
 
     @property
     def url(self) -> str:
-        return redact_url(self._client.url)
+        return strip_credentials(self._client.url)
 
     def namespace(self, name: str) -> KeyValueStore:
         return RedisKeyValueStore(self._client.url, timeout=self._client.timeout, _client=self._client,

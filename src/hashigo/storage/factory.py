@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
 
 from obstore.store import AzureStore, GCSStore, MemoryStore, S3Store
 
@@ -15,11 +14,10 @@ from hashigo.storage.keys import validate_key
 from hashigo.storage.local import LocalAdapter
 from hashigo.storage.obstore_adapter import AdapterOptions, ObstoreAdapter
 from hashigo.storage.protocol import InvalidKey, ObjectStore
+from hashigo.urls import StorageUrl, parse_storage_url, strip_credentials
 
 if TYPE_CHECKING:
     from obstore.store import AzureConfig, ClientConfig, GCSConfig, RetryConfig, S3Config
-
-ACCEPTED_URLS = "file:///abs/dir, memory://, s3://bucket[/prefix], gs://bucket[/prefix], az://container[/prefix]"
 
 TRANSFER_CEILING = timedelta(hours=6)
 """reqwest's whole-request limit. Stalls are caught much sooner (read timeout, per-chunk and
@@ -51,34 +49,23 @@ def _retry(settings: StorageSettings) -> RetryConfig:
     }
 
 
-def _redacted(url: str) -> str:
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return parts._replace(netloc=netloc, query="", fragment="").geturl()
-
-
-def _bucket_and_prefix(url: str, what: str) -> tuple[str, str | None]:
-    parts = urlsplit(url)
-    bucket = parts.hostname or ""
-    if not bucket:
-        raise ConfigError(f"STORAGE_URL {_redacted(url)!r} names no {what}; accepted: {ACCEPTED_URLS}")
-    prefix = unquote(parts.path).strip("/")
-    if prefix:
-        try:
-            validate_key(prefix)
-        except InvalidKey as exc:
-            raise ConfigError(f"STORAGE_URL prefix {prefix!r} is not usable: {exc}") from None
-    return bucket, prefix or None
+def _prefix(parsed: StorageUrl) -> str | None:
+    """The URL's prefix, held to the same rules as keys so it cannot point outside the bucket."""
+    if not parsed.prefix:
+        return None
+    try:
+        validate_key(parsed.prefix)
+    except InvalidKey as exc:
+        raise ConfigError(f"STORAGE_URL prefix {parsed.prefix!r} is not usable: {exc}") from None
+    return parsed.prefix
 
 
 def _options(settings: StorageSettings, backend: str, *, native_signing: bool,
              copy_if_absent_drops_attributes: bool = False, bucket: str | None = None,
              bucket_kind: str = "bucket", location: str = "") -> AdapterOptions:
-    url = _redacted(settings.url)
+    url = strip_credentials(settings.url)
     if settings.endpoint_url:
-        url += f" (endpoint {_redacted(settings.endpoint_url)})"
+        url += f" (endpoint {strip_credentials(settings.endpoint_url)})"
     return AdapterOptions(
         backend=backend,
         url=url,
@@ -93,8 +80,8 @@ def _options(settings: StorageSettings, backend: str, *, native_signing: bool,
     )
 
 
-def _s3(settings: StorageSettings) -> ObjectStore:
-    bucket, prefix = _bucket_and_prefix(settings.url, "bucket")
+def _s3(settings: StorageSettings, parsed: StorageUrl) -> ObjectStore:
+    bucket, prefix = parsed.bucket, _prefix(parsed)
     endpoint = settings.endpoint_url
     config: S3Config = {}
     if endpoint:
@@ -122,14 +109,14 @@ def _s3(settings: StorageSettings) -> ObjectStore:
         store = S3Store(bucket, prefix=prefix, config=config, client_options=_client_options(settings, endpoint),
                         retry_config=_retry(settings))
     except Exception as exc:
-        raise ConfigError(f"S3 store {_redacted(settings.url)!r}: {exc}") from exc
-    location = _redacted(endpoint) if endpoint else f"AWS S3 ({config['region']})"
+        raise ConfigError(f"S3 store {strip_credentials(settings.url)!r}: {exc}") from exc
+    location = strip_credentials(endpoint) if endpoint else f"AWS S3 ({config['region']})"
     return ObstoreAdapter(store, _options(settings, "s3", native_signing=True,
                                           copy_if_absent_drops_attributes=not r2, bucket=bucket, location=location))
 
 
-def _gcs(settings: StorageSettings) -> ObjectStore:
-    bucket, prefix = _bucket_and_prefix(settings.url, "bucket")
+def _gcs(settings: StorageSettings, parsed: StorageUrl) -> ObjectStore:
+    bucket, prefix = parsed.bucket, _prefix(parsed)
     config: GCSConfig = {}
     if settings.gcs_service_account_path:
         # The key file may also carry "gcs_base_url" and "disable_oauth" (emulators, proxies).
@@ -141,8 +128,8 @@ def _gcs(settings: StorageSettings) -> ObjectStore:
                          client_options=_client_options(settings, settings.endpoint_url),
                          retry_config=_retry(settings))
     except Exception as exc:
-        raise ConfigError(f"GCS store {_redacted(settings.url)!r}: {exc}") from exc
-    location = (_redacted(settings.endpoint_url) if settings.endpoint_url
+        raise ConfigError(f"GCS store {strip_credentials(settings.url)!r}: {exc}") from exc
+    location = (strip_credentials(settings.endpoint_url) if settings.endpoint_url
                 else "storage.googleapis.com (or the key file's gcs_base_url)")
     return ObstoreAdapter(store, _options(settings, "gcs", native_signing=True, bucket=bucket, location=location))
 
@@ -156,8 +143,8 @@ def _parse_connection_string(value: str) -> dict[str, str]:
     return fields
 
 
-def _azure(settings: StorageSettings) -> ObjectStore:
-    container, prefix = _bucket_and_prefix(settings.url, "container")
+def _azure(settings: StorageSettings, parsed: StorageUrl) -> ObjectStore:
+    container, prefix = parsed.bucket, _prefix(parsed)
     config: AzureConfig = {}
     endpoint = settings.endpoint_url
     connection = _secret(settings.azure_connection_string)
@@ -183,35 +170,23 @@ def _azure(settings: StorageSettings) -> ObjectStore:
         store = AzureStore(container, prefix=prefix, config=config,
                            client_options=_client_options(settings, endpoint), retry_config=_retry(settings))
     except Exception as exc:
-        raise ConfigError(f"Azure store {_redacted(settings.url)!r}: {exc}") from exc
-    location = _redacted(endpoint) if endpoint else f"Azure account {config['account_name']!r}"
+        raise ConfigError(f"Azure store {strip_credentials(settings.url)!r}: {exc}") from exc
+    location = strip_credentials(endpoint) if endpoint else f"Azure account {config['account_name']!r}"
     return ObstoreAdapter(store, _options(settings, "azure", native_signing=True, bucket=container,
                                           bucket_kind="container", location=location))
-
-
-def _local(settings: StorageSettings) -> ObjectStore:
-    parts = urlsplit(settings.url)
-    if parts.netloc not in ("", "localhost"):
-        raise ConfigError(f"STORAGE_URL {settings.url!r} names a host; a local folder is file:///abs/dir")
-    path = unquote(parts.path)
-    if not path.startswith("/"):
-        raise ConfigError(f"STORAGE_URL {settings.url!r} is not an absolute path; accepted: file:///abs/dir")
-    return LocalAdapter(Path(path), _options(settings, "local", native_signing=False))
 
 
 def open_object_store(settings: StorageSettings) -> ObjectStore:
     """The adapter ``settings.url`` names, configured but not yet connected."""
     if settings.timeout_seconds <= 0 or settings.connect_timeout_seconds <= 0:
         raise ConfigError("storage timeouts must be positive seconds")
-    scheme = urlsplit(settings.url).scheme.lower()
-    if scheme == "file":
-        return _local(settings)
-    if scheme == "memory":
+    parsed = parse_storage_url(settings.url, name="STORAGE_URL")
+    if parsed.scheme == "file":
+        return LocalAdapter(Path(parsed.bucket), _options(settings, "local", native_signing=False))
+    if parsed.scheme == "memory":
         return ObstoreAdapter(MemoryStore(), _options(settings, "memory", native_signing=False))
-    if scheme in ("s3", "s3a"):
-        return _s3(settings)
-    if scheme in ("gs", "gcs"):
-        return _gcs(settings)
-    if scheme in ("az", "azure"):
-        return _azure(settings)
-    raise ConfigError(f"STORAGE_URL scheme {scheme!r} is not supported; accepted: {ACCEPTED_URLS}")
+    if parsed.scheme == "s3":
+        return _s3(settings, parsed)
+    if parsed.scheme == "gs":
+        return _gcs(settings, parsed)
+    return _azure(settings, parsed)  # parse_storage_url accepts no other scheme
