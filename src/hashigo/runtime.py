@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hashigo.db import create_engine, session_factory
 from hashigo.kv import KeyValueStore, open_kv
+from hashigo.pubsub import PubSub, open_pubsub
 from hashigo.settings import Settings
 from hashigo.storage import ObjectStore, open_object_store
 
@@ -28,15 +29,17 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     storage: ObjectStore
     kv: KeyValueStore
+    pubsub: PubSub
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
         engine = create_engine(settings.database)
         return cls(settings, engine, session_factory(engine), open_object_store(settings.storage),
-                   open_kv(settings.kv))
+                   open_kv(settings.kv), open_pubsub(settings.pubsub))
 
     async def aclose(self) -> None:
         try:
+            await self.pubsub.close()
             await self.kv.close()
             await self.storage.close()
         finally:

@@ -64,9 +64,53 @@ class SessionSettings(BaseModel):
     files_lifecycle_days: int = Field(7, ge=1)
 
 
+class PubSubSettings(BaseModel):
+    url: str = Field(description="memory:// (in-process, one server process) or redis://… / rediss://…")
+    timeout_seconds: float = Field(2.0, gt=0)
+
+
 class SecuritySettings(BaseModel):
     secret_key: SecretStr
     environment: Environment = "development"
+
+
+JwtAlgorithm = Literal["HS256", "EdDSA", "RS256"]
+
+
+class AuthSettings(BaseModel):
+    """Own-JWT auth (seed 002 §7). HS256 keys derive from SECRET_KEY; EdDSA/RS256 read PEM files."""
+
+    algorithm: JwtAlgorithm = "HS256"
+    private_key_path: Path | None = None
+    public_key_path: Path | None = None
+    issuer: str = "hashigo"
+    audience: str = "hashigo-api"
+    access_ttl_seconds: int = Field(900, ge=5, le=86_400)
+    refresh_ttl_seconds: int = Field(30 * 86_400, ge=300)
+    leeway_seconds: int = Field(30, ge=0, le=60)
+    # Fixed windows in the key-value store; an account is locked only for one window at most.
+    login_failures_per_account: int = Field(10, ge=1)
+    login_failures_per_address: int = Field(50, ge=1)
+    login_window_seconds: int = Field(300, ge=1)
+
+
+class ServiceSettings(BaseModel):
+    """`hashigo serve`: where it listens and the limits it enforces on every request."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65_535)
+    allowed_origins: tuple[str, ...] = ()
+    max_upload_bytes: int = Field(50 * 1024 * 1024, ge=1)
+    max_avatar_bytes: int = Field(5 * 1024 * 1024, ge=1)
+    signed_url_seconds: int = Field(3600, ge=1, le=7 * 86_400)
+    public_files_base_url: str | None = None
+    ws_max_message_bytes: int = Field(64 * 1024, ge=1024)
+    ws_queue_size: int = Field(256, ge=1)
+    ws_ping_seconds: float = Field(20.0, gt=0)
+    readiness_timeout_seconds: float = Field(2.0, gt=0)
+    retry_after_seconds: int = Field(5, ge=1)
+    log_format: Literal["json", "text"] = "json"
+    log_level: str = "INFO"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +134,10 @@ class Settings(BaseSettings):
     storage: StorageSettings
     kv: KeyValueSettings
     sessions: SessionSettings = SessionSettings()
+    pubsub: PubSubSettings
     security: SecuritySettings
+    auth: AuthSettings = AuthSettings()
+    service: ServiceSettings = ServiceSettings()
     origins: dict[str, Origin] = Field(default_factory=dict, exclude=True)
 
     @classmethod

@@ -47,6 +47,32 @@ SIMPLE_SETTINGS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("sessions.files_lifecycle_days", ("SESSION_FILES_LIFECYCLE_DAYS",), "int"),
     ("security.secret_key", ("SECRET_KEY", "JWT_SECRET_KEY"), "secret"),
     ("security.environment", ("HASHIGO_ENV",), "str"),
+    ("pubsub.timeout_seconds", ("PUBSUB_TIMEOUT",), "float"),
+    ("auth.algorithm", ("JWT_ALGORITHM",), "str"),
+    ("auth.private_key_path", ("JWT_PRIVATE_KEY_PATH",), "str"),
+    ("auth.public_key_path", ("JWT_PUBLIC_KEY_PATH",), "str"),
+    ("auth.issuer", ("JWT_ISSUER",), "str"),
+    ("auth.audience", ("JWT_AUDIENCE",), "str"),
+    ("auth.access_ttl_seconds", ("ACCESS_TOKEN_TTL",), "int"),
+    ("auth.refresh_ttl_seconds", ("REFRESH_TOKEN_TTL",), "int"),
+    ("auth.leeway_seconds", ("JWT_LEEWAY",), "int"),
+    ("auth.login_failures_per_account", ("LOGIN_FAILURES_PER_ACCOUNT",), "int"),
+    ("auth.login_failures_per_address", ("LOGIN_FAILURES_PER_ADDRESS",), "int"),
+    ("auth.login_window_seconds", ("LOGIN_WINDOW_SECONDS",), "int"),
+    ("service.host", ("HASHIGO_HOST", "HOST"), "str"),
+    ("service.port", ("HASHIGO_PORT", "PORT"), "int"),
+    ("service.allowed_origins", ("ALLOWED_ORIGINS", "CORS_ORIGINS"), "list"),
+    ("service.max_upload_bytes", ("MAX_UPLOAD_BYTES",), "int"),
+    ("service.max_avatar_bytes", ("MAX_AVATAR_BYTES",), "int"),
+    ("service.signed_url_seconds", ("SIGNED_URL_TTL",), "int"),
+    ("service.public_files_base_url", ("PUBLIC_FILES_BASE_URL",), "str"),
+    ("service.ws_max_message_bytes", ("WS_MAX_MESSAGE_BYTES",), "int"),
+    ("service.ws_queue_size", ("WS_QUEUE_SIZE",), "int"),
+    ("service.ws_ping_seconds", ("WS_PING_SECONDS",), "float"),
+    ("service.readiness_timeout_seconds", ("READINESS_TIMEOUT",), "float"),
+    ("service.retry_after_seconds", ("RETRY_AFTER_SECONDS",), "int"),
+    ("service.log_format", ("LOG_FORMAT",), "str"),
+    ("service.log_level", ("LOG_LEVEL",), "str"),
 )
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -111,6 +137,8 @@ def _convert(kind: str, value: str, names: tuple[str, ...]) -> Any:
             return float(value)
     except ValueError:
         raise ConfigError(f"{names[0]}={value!r} is not a {'whole ' if kind == 'int' else ''}number") from None
+    if kind == "list":
+        return tuple(item.strip() for item in value.split(",") if item.strip())
     if kind == "bool":
         lowered = value.lower()
         if lowered in _TRUE | _FALSE:
@@ -134,6 +162,8 @@ def resolve(env: Mapping[str, EnvValue], *, cwd: Path | None = None) -> dict[str
     _resolve_database(r, data_dir)
     _resolve_kv(r, data_dir)
     _resolve_storage(r, data_dir)
+    _derive_files_base_url(r)
+    _resolve_pubsub(r)
     _resolve_secrets(r, data_dir)
     r.values["origins"] = r.origins
     return r.values
@@ -171,6 +201,21 @@ def _resolve_kv(r: _Resolver, data_dir: Path) -> None:
     if session_type is not None:
         origin = Origin(origin.source, (*origin.names, "SESSION_TYPE"))
     r.put("kv.url", normalise_kv_url(found[0], name=name, cwd=r.cwd), origin)
+
+
+def _resolve_pubsub(r: _Resolver) -> None:
+    found = r.first_of("pubsub.url", ("PUBSUB_URL",))
+    if found is None:
+        # Events follow the key-value store: Redis when it is Redis, so every instance hears them.
+        kv_url = r.values["kv"]["url"]
+        shared = kv_url.startswith(("redis://", "rediss://"))
+        r.put("pubsub.url", kv_url if shared else "memory://", Origin("derived", ("REDIS_URL",) if shared else ()))
+        return
+    value = found[0]
+    if value != "memory://" and not value.lower().startswith(("redis://", "rediss://")):
+        raise ConfigError(f"PUBSUB_URL={redact_url(value)!r} is not accepted; use memory:// (one process) "
+                          f"or redis://… / rediss://…")
+    r.put("pubsub.url", value, found[1])
 
 
 def _resolve_storage(r: _Resolver, data_dir: Path) -> None:
@@ -220,6 +265,19 @@ def _resolve_storage(r: _Resolver, data_dir: Path) -> None:
                               f"is not an http(s) URL; expected e.g. https://<account>.r2.cloudflarestorage.com")
 
 
+def _derive_files_base_url(r: _Resolver) -> None:
+    """Where the service serves local/memory signed URLs: its own host and port unless set explicitly."""
+    if "public_base_url" in r.values.get("storage", {}):
+        return
+    service = r.values.get("service", {})
+    host = str(service.get("host", "127.0.0.1"))
+    host = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, host)
+    host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    names = tuple(n for n in ("HASHIGO_HOST", "HOST", "HASHIGO_PORT", "PORT") if n in r.env)
+    r.put("storage.public_base_url", f"http://{host}:{service.get('port', 8000)}/api/v1/files",
+          Origin("derived", names) if names else Origin("default"))
+
+
 def _resolve_secrets(r: _Resolver, data_dir: Path) -> None:
     security = r.values.setdefault("security", {})
     if "secret_key" not in security:
@@ -232,4 +290,27 @@ def _resolve_secrets(r: _Resolver, data_dir: Path) -> None:
 
     secret = security["secret_key"]
     secret = secret if isinstance(secret, SecretStr) else SecretStr(secret)
+    if security.get("environment", "development") in {"staging", "production"}:
+        _refuse_weak_secret(secret.get_secret_value(), str(security.get("environment")))
     r.put("storage.signing_secret", derive_secret(secret, "hashigo/storage-url-signing"), Origin("derived"))
+
+
+# Values copied from tutorials and templates; a deployment that ships one has no secret at all.
+PLACEHOLDER_SECRETS = frozenset({
+    "changeme", "change-me", "changethis", "secret", "secret-key", "secretkey", "your-secret-key",
+    "your-secret-key-here", "your_secret_key", "supersecret", "super-secret", "mysecret", "password",
+    "development", "dev", "test", "default", "please-change-me", "insecure", "xxx",
+})
+MIN_SECRET_BYTES = 32  # 256 bits: HS256 keys must be at least as long as the hash (RFC 7518 §3.2)
+
+
+def _refuse_weak_secret(secret: str, environment: str) -> None:
+    lowered = secret.strip().lower()
+    if lowered in PLACEHOLDER_SECRETS or ("change" in lowered and "me" in lowered) or len(set(secret)) < 8:
+        raise ConfigError(f"SECRET_KEY looks like a placeholder; HASHIGO_ENV={environment} needs a random value "
+                          f"of at least {MIN_SECRET_BYTES} bytes, e.g. "
+                          f"`python -c 'import secrets; print(secrets.token_urlsafe(48))'`")
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(f"SECRET_KEY is {len(secret.encode())} bytes; HASHIGO_ENV={environment} needs at least "
+                          f"{MIN_SECRET_BYTES} bytes (256 bits) of random data, e.g. "
+                          f"`python -c 'import secrets; print(secrets.token_urlsafe(48))'`")

@@ -31,7 +31,8 @@ def test_defaults_pass_every_check(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     assert report["ok"] is True
     checks = checks_of(result)
-    assert set(checks) == {"database", "kv", "storage", "disk"}
+    assert set(checks) == {"database", "kv", "storage", "pubsub", "disk"}
+    assert checks["pubsub"]["detail"].startswith("in-process: publish/subscribe round trip ok")
     assert checks["database"]["detail"].startswith("SQLite 3.")
     assert "set/get/delete" in checks["kv"]["detail"]
     assert "write/read/delete" in checks["storage"]["detail"]
@@ -60,6 +61,7 @@ def test_postgres_and_redis_pass_and_secrets_are_redacted(tmp_path: Path, pg_dat
     assert checks["database"]["detail"].startswith("PostgreSQL ")
     assert "schema not migrated" in checks["database"]["detail"]
     assert checks["kv"]["ok"] is True
+    assert checks["pubsub"]["ok"] is True and checks["pubsub"]["detail"].startswith("redis ")
     assert "must-not-leak" not in result.stdout
     rows = {row["setting"]: row for row in json.loads(result.stdout)["configuration"]}
     assert rows["kv.url"]["adapter"] == "Redis"
@@ -81,6 +83,7 @@ def test_stopped_redis_fails_naming_redis(tmp_path: Path, private_redis: RedisSe
     assert result.returncode == 1
     checks = checks_of(result)
     assert checks["kv"]["ok"] is False
+    assert checks["pubsub"]["ok"] is False and "pub/sub" in checks["pubsub"]["detail"]
     assert checks["database"]["ok"] is True
     assert checks["kv"]["seconds"] < 15
     assert "redis" in checks["kv"]["detail"].lower()

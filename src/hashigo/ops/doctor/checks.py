@@ -18,6 +18,7 @@ from hashigo.db.migrate_schema import current_revision, head_revision
 from hashigo.errors import BackendUnavailable, HashigoError
 from hashigo.kv import open_kv
 from hashigo.ops.doctor.hints import hint_for
+from hashigo.pubsub import open_pubsub
 from hashigo.settings import Settings
 from hashigo.storage import open_object_store
 from hashigo.urls import redact_url
@@ -159,6 +160,27 @@ async def _check_storage(settings: Settings) -> str:
     return f"{redact_url(store.url)}: write/read/delete of a {len(payload)}-byte probe ok"
 
 
+async def _check_pubsub(settings: Settings) -> str:
+    """A message to ourselves: proves SUBSCRIBE and PUBLISH are allowed, not just that Redis answers."""
+    pubsub = open_pubsub(settings.pubsub)
+    channel = f"hashigo-doctor:{uuid.uuid4().hex}"
+    try:
+        version = await pubsub.ping()
+        listener = await pubsub.subscription()
+        await listener.subscribe(channel)
+        await pubsub.publish(channel, b"probe")
+        async with asyncio.timeout(settings.pubsub.timeout_seconds):
+            async for message in listener:
+                if message.data == b"probe":
+                    break
+        await listener.close()
+    finally:
+        await pubsub.close()
+    scope = "one process only; set REDIS_URL or PUBSUB_URL to run several" if version == "in-process" else \
+        "events reach every instance on this server"
+    return f"{version}: publish/subscribe round trip ok ({scope})"
+
+
 def embedded_paths(settings: Settings) -> list[Path]:
     """Folders that embedded backends write to; each needs free disk."""
     paths = []
@@ -192,6 +214,7 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
         _timed("database", settings.database.connect_timeout_seconds * 2 + slack, lambda: _check_database(settings)),
         _timed("kv", settings.kv.timeout_seconds * 4 + slack, lambda: _check_kv(settings)),
         _timed("storage", settings.storage.timeout_seconds + slack, lambda: _check_storage(settings)),
+        _timed("pubsub", settings.pubsub.timeout_seconds * 3 + slack, lambda: _check_pubsub(settings)),
         _timed("disk", 10.0, lambda: _check_disk(settings)),
     ]
     results = await asyncio.gather(*checks)
