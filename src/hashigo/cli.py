@@ -22,6 +22,8 @@ app = typer.Typer(help="hashigo: from a laptop to AWS/GCP without rewriting code
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 db_app = typer.Typer(help="Database schema migrations (Alembic), on DATABASE_URL.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+sessions_app = typer.Typer(help="The reference service's sessions: lifecycle and clean-up.", no_args_is_help=True)
+app.add_typer(sessions_app, name="sessions")
 
 out = Console()
 err = Console(stderr=True)
@@ -62,6 +64,55 @@ def doctor(json_output: JsonFlag = False) -> None:
         print_report(out, rows, results)
     if not all(r.ok for r in results):
         raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default: HASHIGO_HOST or 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: PORT / HASHIGO_PORT or 8000).")] = None,
+    migrate: Annotated[bool | None, typer.Option(
+        "--migrate/--no-migrate",
+        help="Run `db upgrade` first. Default: yes in development, no elsewhere (run it as a release step).")] = None,
+) -> None:
+    """Run the reference service: auth, users, sessions with files, WebSocket, /healthz, /metrics."""
+    import uvicorn
+
+    from hashigo.db import migrate_schema
+
+    settings = _settings()
+    service = settings.service
+    if migrate if migrate is not None else settings.security.environment in {"development", "test"}:
+        _run_db(lambda: migrate_schema.upgrade(settings.database, "head"))
+    _check_auth_keys(settings)
+    _files_url_follows_listener(settings, host, port)
+    uvicorn.run(
+        "hashigo.service.app:create_app",
+        factory=True,
+        host=host or service.host,
+        port=port or service.port,
+        ws_max_size=service.ws_max_message_bytes,
+        ws_ping_interval=service.ws_ping_seconds,
+        ws_ping_timeout=service.ws_ping_seconds,
+        # permessage-deflate keeps ~37 KiB of zlib state per socket for small JSON events:
+        # more than the rest of an idle connection (bench/websocket_idle.py).
+        ws_per_message_deflate=False,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        server_header=False,
+        access_log=False,  # the service logs every request itself, as JSON with a request id
+        log_config=None,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def _check_auth_keys(settings: Settings) -> None:
+    """Refuse to start with keys that would make tokens forgeable (checked again by the app)."""
+    from hashigo.service.auth.tokens import TokenCodec
+
+    try:
+        TokenCodec.from_settings(settings)
+    except ConfigError as exc:
+        _fail(f"configuration error: {exc}", 2)
 
 
 @db_app.command("upgrade")
@@ -135,6 +186,51 @@ def _run_db(action: Callable[[], T]) -> T:
         if type(exc).__module__.startswith(("sqlalchemy", "asyncpg", "alembic", "sqlite3")):
             _fail(f"database: {str(exc).splitlines()[0]}", 1)
         raise
+
+
+def _files_url_follows_listener(settings: Settings, host: str | None, port: int | None) -> None:
+    """`--host/--port` move the listener; signed local-store URLs must follow unless set explicitly."""
+    origin = settings.origins.get("storage.public_base_url")
+    if (host or port) and (origin is None or origin.source in {"default", "derived"}):
+        shown = host or settings.service.host
+        shown = "127.0.0.1" if shown in {"0.0.0.0", ""} else shown
+        os.environ["STORAGE_PUBLIC_BASE_URL"] = f"http://{shown}:{port or settings.service.port}/api/v1/files"
+
+
+@sessions_app.command("sweep")
+def sessions_sweep(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would be removed; remove nothing.")] = False,
+    older_than_days: Annotated[float | None, typer.Option(
+        "--older-than-days", help="Remove files older than this (default: SESSION_FILES_LIFECYCLE_DAYS).")] = None,
+    grace_seconds: Annotated[float, typer.Option(
+        "--grace-seconds", help="Leave objects younger than this alone (uploads in flight).")] = 3600,
+    json_output: JsonFlag = False,
+) -> None:
+    """Remove expired session files, orphaned objects and expired sessions' objects (exit 1 on errors)."""
+    import contextlib
+    from datetime import timedelta
+
+    from hashigo.service.sessions.sweep import print_report, sweep
+
+    if older_than_days is not None and older_than_days < 0:
+        _fail(f"--older-than-days must be 0 or more, got {older_than_days:g}", 2)
+    if grace_seconds < 0:
+        _fail(f"--grace-seconds must be 0 or more, got {grace_seconds:g}", 2)
+    settings = _settings()
+    try:
+        with contextlib.nullcontext() if json_output else err.status("sweeping sessions/ …"):
+            report = asyncio.run(sweep(settings, lifecycle_days=older_than_days,
+                                       grace=timedelta(seconds=grace_seconds), dry_run=dry_run))
+    except BackendUnavailable as exc:
+        _fail(f"backend unavailable: {exc}; nothing more was removed, run the sweep again", 1)
+    except HashigoError as exc:
+        _fail(str(exc), 1)
+    if json_output:
+        print(json.dumps(report.as_dict()))
+    else:
+        print_report(out, report)
+    if report.errors:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -31,6 +31,10 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
         "server_settings": {"application_name": "hashigo",
                             "statement_timeout": str(settings.statement_timeout_ms)},
     }
+    if settings.statement_timeout_ms:
+        # The server's statement_timeout cannot fire on a server that hangs (frozen, partitioned);
+        # the client gives up a second later, so even the pool's pre-ping never waits forever.
+        connect_args["command_timeout"] = settings.statement_timeout_ms / 1000 + 1
     if behind_pooler:
         connect_args["statement_cache_size"] = 0
         connect_args["prepared_statement_cache_size"] = 0

@@ -15,14 +15,17 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import obstore
 from obstore.store import LocalStore
 
+from hashigo.storage.keys import validate_prefix
 from hashigo.storage.obstore_adapter import AdapterOptions, ObstoreAdapter
 from hashigo.storage.protocol import StorageError
 
@@ -31,6 +34,8 @@ if TYPE_CHECKING:
     from obstore.store import ObjectStore as RawStore
 
 SIDECAR_DIR = ".hashigo-meta"
+# obstore writes a streamed put to '<name>#<n>' and renames it when complete; a killed process leaves it.
+_STAGING = re.compile(r"#\d+$")
 
 
 class LocalAdapter(ObstoreAdapter):
@@ -95,3 +100,23 @@ class LocalAdapter(ObstoreAdapter):
 
     async def _after_delete(self, key: str) -> None:
         await asyncio.to_thread(self._write_sidecar, key, None, {})
+
+    async def remove_partial_uploads(self, prefix: str, older_than: datetime, *, dry_run: bool = False) -> list[str]:
+        """Staging files of uploads that never finished (the process died), last written before
+        ``older_than``; ``list`` never shows them. Returns their names relative to the root."""
+        folder = self._root / validate_prefix(prefix)
+        cutoff = older_than.timestamp()
+
+        def work() -> list[str]:
+            found = []
+            for directory, _dirs, files in os.walk(folder):
+                for name in files:
+                    path = Path(directory, name)
+                    if _STAGING.search(name) and path.stat().st_mtime < cutoff:
+                        found.append(path.relative_to(self._root).as_posix())
+                        if not dry_run:
+                            with contextlib.suppress(FileNotFoundError):
+                                path.unlink()
+            return found
+
+        return await asyncio.to_thread(work)

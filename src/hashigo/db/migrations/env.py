@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from hashigo.db.engine import create_engine
 from hashigo.db.models import Base
+from hashigo.service import models as _service_models  # noqa: F401  (registers the tables)
 from hashigo.settings import DatabaseSettings
 
 config = context.config
