@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.harness.redis",
     "tests.harness.objectstores",
     "tests.harness.blackhole",
+    "tests.harness.service",
 ]
