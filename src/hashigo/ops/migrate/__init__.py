@@ -1,0 +1,1 @@
+"""`hashigo migrate`: verified, resumable moves of a deployment's data (storage/, db/)."""

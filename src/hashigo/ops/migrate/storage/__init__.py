@@ -1,0 +1,1 @@
+"""`hashigo migrate storage SRC DST`: copy every object between any two store URLs, verified and resumable."""
