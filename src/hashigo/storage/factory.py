@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +15,8 @@ from hashigo.storage.keys import validate_key
 from hashigo.storage.local import LocalAdapter
 from hashigo.storage.obstore_adapter import AdapterOptions, ObstoreAdapter
 from hashigo.storage.protocol import InvalidKey, ObjectStore
+from hashigo.storage.s3_multipart import S3ResumableUploads, S3Target
+from hashigo.storage.sigv4 import Credentials
 from hashigo.urls import StorageUrl, parse_storage_url, strip_credentials
 
 if TYPE_CHECKING:
@@ -112,7 +115,26 @@ def _s3(settings: StorageSettings, parsed: StorageUrl) -> ObjectStore:
         raise ConfigError(f"S3 store {strip_credentials(settings.url)!r}: {exc}") from exc
     location = strip_credentials(endpoint) if endpoint else f"AWS S3 ({config['region']})"
     return ObstoreAdapter(store, _options(settings, "s3", native_signing=True,
-                                          copy_if_absent_drops_attributes=not r2, bucket=bucket, location=location))
+                                          copy_if_absent_drops_attributes=not r2, bucket=bucket, location=location),
+                          _s3_uploads(settings, config, bucket, prefix))
+
+
+def _s3_uploads(settings: StorageSettings, config: S3Config, bucket: str, prefix: str | None
+                ) -> S3ResumableUploads | None:
+    """Resumable multipart needs keys to sign with: from the settings or the AWS environment variables.
+    Without them (instance roles, SSO profiles) obstore's credential chain still serves every other call."""
+    access_key = config.get("access_key_id") or os.environ.get("AWS_ACCESS_KEY_ID")
+    secret_key = config.get("secret_access_key") or os.environ.get("AWS_SECRET_ACCESS_KEY")
+    if not access_key or not secret_key:
+        return None
+    token = config.get("session_token") if "access_key_id" in config else os.environ.get("AWS_SESSION_TOKEN")
+    target = S3Target.for_bucket(
+        bucket, prefix, endpoint=config.get("endpoint"), region=config["region"],
+        path_style=not config.get("virtual_hosted_style_request", True),
+        credentials=Credentials(access_key, secret_key, token or None),
+        timeout_seconds=settings.timeout_seconds, connect_timeout_seconds=settings.connect_timeout_seconds,
+    )
+    return S3ResumableUploads(target)
 
 
 def _gcs(settings: StorageSettings, parsed: StorageUrl) -> ObjectStore:

@@ -26,6 +26,7 @@ import obstore
 from obstore.store import LocalStore
 
 from hashigo.storage.keys import validate_prefix
+from hashigo.storage.local_multipart import LocalResumableUploads
 from hashigo.storage.obstore_adapter import AdapterOptions, ObstoreAdapter
 from hashigo.storage.protocol import StorageError
 
@@ -50,6 +51,9 @@ class LocalAdapter(ObstoreAdapter):
         except OSError as exc:
             raise StorageError(f"cannot create the storage folder {self._root}: {exc.strerror}") from exc
         return LocalStore(self._root)
+
+    def resumable_uploads(self) -> LocalResumableUploads:
+        return LocalResumableUploads(self, self._root)
 
     def _sidecar(self, key: str) -> Path:
         digest = hashlib.sha256(key.encode()).hexdigest()

@@ -22,6 +22,7 @@ from hashigo.errors import BackendUnavailable, HashigoError
 from hashigo.storage import signing
 from hashigo.storage.attributes import decode_attributes, encode_attributes
 from hashigo.storage.keys import RESERVED_PREFIX, validate_key, validate_prefix
+from hashigo.storage.multipart import ResumableUploads
 from hashigo.storage.protocol import (
     ByteRange,
     InvalidKey,
@@ -163,9 +164,11 @@ async def _track(source: AsyncIterable[bytes], progress: _Progress) -> AsyncIter
 class ObstoreAdapter:
     """An ``ObjectStore`` over any obstore store that keeps attributes natively."""
 
-    def __init__(self, store: RawStore | None, options: AdapterOptions) -> None:
+    def __init__(self, store: RawStore | None, options: AdapterOptions,
+                 uploads: ResumableUploads | None = None) -> None:
         self._raw: RawStore | None = store
         self._options = options
+        self._uploads = uploads
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -437,6 +440,11 @@ class ObstoreAdapter:
             raise SigningUnsupported(f"{self.url} cannot sign URLs with its credentials: {exc}") from exc
         return url
 
+    def resumable_uploads(self) -> ResumableUploads | None:
+        """Multipart uploads that survive the process (see ``hashigo.storage.multipart``), if any."""
+        return self._uploads
+
     async def close(self) -> None:
-        # obstore's clients hold no resources that outlive their last reference.
-        return None
+        # obstore's clients hold no resources that outlive their last reference; the uploads' do.
+        if self._uploads is not None:
+            await self._uploads.close()
