@@ -1,0 +1,1 @@
+"""`hashigo migrate db`: move a PostgreSQL or SQLite database to PostgreSQL, verified, with cutover and rollback."""
