@@ -4,6 +4,7 @@ checks (checklist 19 and 20 for avatars), signed or public URLs."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -50,6 +51,9 @@ async def test_get_and_patch_me(api: Api) -> None:
     assert me["email"] == account.email and me["avatar_url"] is None and me["is_active"] is True
     renamed = await api.client.patch(ME, headers=account.headers, json={"display_name": "Grace"})
     assert renamed.status_code == 200 and renamed.json()["display_name"] == "Grace"
+    # Timestamps carry their zone on every backend (SQLite hands back naive values otherwise).
+    for stamp in ("created_at", "updated_at"):
+        assert datetime.fromisoformat(renamed.json()[stamp]).utcoffset() == timedelta(0), renamed.json()
     bad = await api.client.patch(ME, headers=account.headers, json={"display_name": ""})
     assert bad.status_code == 422
     unknown_field = await api.client.patch(ME, headers=account.headers, json={"is_active": False})
@@ -62,7 +66,7 @@ async def test_email_change_needs_the_current_password(api: Api) -> None:
     await register(api.client, taken)
     new = new_email()
     without = await api.client.patch(ME, headers=account.headers, json={"email": new})
-    assert without.status_code == 422 and without.json()["code"] == "current_password_required"
+    assert without.status_code == 403 and without.json()["code"] == "current_password_required"
     wrong = await api.client.patch(ME, headers=account.headers, json={"email": new, "current_password": "nope"})
     assert wrong.status_code == 403
     clash = await api.client.patch(ME, headers=account.headers, json={"email": taken, "current_password": PASSWORD})
@@ -100,8 +104,21 @@ async def test_avatar_multipart_upload(api: Api) -> None:
                                      files={"file": ("me.png", PNG, "image/png")})
     assert response.status_code == 200, response.text
     assert (await fetch(api, response.json()["avatar_url"])).content == PNG
-    missing = await api.client.post(AVATAR, headers=account.headers, files={"other": ("x.png", PNG, "image/png")})
-    assert missing.status_code == 422 and missing.json()["code"] == "file_required"
+    missing = await api.client.post(AVATAR, headers=account.headers, files={"file2": ("x.png", PNG, "image/png")})
+    assert missing.status_code == 400 and missing.json()["code"] == "file_required"
+    extra = await api.client.post(AVATAR, headers=account.headers, data={"note": "hi"},
+                                  files={"file": ("me.png", PNG, "image/png")})
+    assert extra.status_code == 400 and "'note'" in extra.json()["detail"]
+
+
+async def test_avatar_part_without_a_type_is_judged_by_its_bytes(api: Api) -> None:
+    account = await signed_in(api.client)
+    untyped = await api.client.post(AVATAR, headers=account.headers, files={"file": ("me", JPEG, "")})
+    assert untyped.status_code == 200, untyped.text
+    assert await object_exists(api, f"users/{account.user_id}/avatar.jpg")
+    generic = await api.client.post(AVATAR, headers=account.headers,
+                                    files={"file": ("me", b"plain words, no image", "application/octet-stream")})
+    assert generic.status_code == 415 and "accepted" in generic.json()["detail"]
 
 
 async def test_checklist_20_declared_type_must_match_the_magic_bytes(api: Api) -> None:

@@ -244,9 +244,16 @@ def _accepted_list(accepted: Collection[str]) -> str:
     return ", ".join(sorted(accepted))
 
 
-def check_type(declared: str | None, head: bytes, accepted: Collection[str], *, complete: bool) -> str:
-    """The normalised declared type if ``head`` fits it, else an ApiError(415) naming both."""
+def check_type(declared: str | None, head: bytes, accepted: Collection[str], *, complete: bool,
+               infer_missing_type: bool = False) -> str:
+    """The normalised declared type if ``head`` fits it, else an ApiError(415) naming both.
+
+    With ``infer_missing_type``, a missing or generic (octet-stream) declaration is replaced by what
+    the bytes are, if that is accepted.
+    """
     content_type = normalise_type(declared)
+    if infer_missing_type and content_type in (None, OCTET_STREAM):
+        content_type = detect_type(head, complete=complete) or content_type
     if content_type is None:
         raise ApiError(415, "content_type_required",
                        f"send a Content-Type header; accepted: {_accepted_list(accepted)}")
@@ -270,7 +277,7 @@ def check_type(declared: str | None, head: bytes, accepted: Collection[str], *, 
 
 
 async def sniffed(body: AsyncIterable[bytes], declared_type: str | None, *,
-                  accepted: Collection[str] = DEFAULT_ACCEPTED) -> SniffedBody:
+                  accepted: Collection[str] = DEFAULT_ACCEPTED, infer_missing_type: bool = False) -> SniffedBody:
     """Read the first ``SNIFF_BYTES`` of ``body``, check them against ``declared_type``, hand all back."""
     iterator = body.__aiter__()
     head = bytearray()
@@ -281,7 +288,8 @@ async def sniffed(body: AsyncIterable[bytes], declared_type: str | None, *,
         except StopAsyncIteration:
             complete = True
             break
-    content_type = check_type(declared_type, bytes(head), accepted, complete=complete)
+    content_type = check_type(declared_type, bytes(head), accepted, complete=complete,
+                              infer_missing_type=infer_missing_type)
     return SniffedBody(bytes(head), None if complete else iterator, content_type,
                        detect_type(bytes(head), complete=complete), body)
 

@@ -47,7 +47,9 @@ _JSON_BODY: dict[str, Any] = {
 }
 _FILE_BODY: dict[str, Any] = {
     "requestBody": {"required": True, "description": "The file's bytes; Content-Type must match them.",
-                    "content": {kind: {"schema": {"type": "string", "format": "binary"}}
+                    # A JSON file is any JSON document, not a JSON string holding bytes.
+                    "content": {kind: {"schema": {} if kind == "application/json"
+                                       else {"type": "string", "format": "binary"}}
                                 for kind in sorted(DEFAULT_ACCEPTED)}},
 }
 

@@ -50,10 +50,15 @@ async def put_multipart(db: AsyncSession, runtime: Runtime, user: User, request:
     try:
         upload = form.get("file")
         if not isinstance(upload, StarletteUpload):
-            raise ApiError(422, "file_required", "the form needs a file in the field `file`")
+            raise ApiError(400, "file_required", "the form needs a file in the field `file`")
+        unexpected = sorted(name for name in form if name != "file")
+        if unexpected:
+            raise ApiError(400, "unexpected_field",
+                           f"the form takes only the field `file`; remove {', '.join(map(repr, unexpected))}")
         # FastAPI's UploadFile only adds schema hooks to Starlette's; file_chunks reads size and read().
         chunks = file_chunks(cast(UploadFile, upload), limit)
-        return await _store(db, runtime, user, chunks, upload.content_type)
+        # Browsers label the part; curl -F and generated clients often do not: the bytes decide then.
+        return await _store(db, runtime, user, chunks, upload.content_type, infer_missing_type=True)
     finally:
         await form.close()
 
@@ -62,7 +67,7 @@ async def _parse_form(request: Request, stream: AsyncGenerator[bytes, None]) -> 
     try:
         return await MultiPartParser(request.headers, stream, max_files=1, max_fields=4).parse()
     except MultiPartException as exc:
-        raise ApiError(422, "bad_multipart", f"the multipart body could not be read: {exc.message}") from None
+        raise ApiError(400, "bad_multipart", f"the multipart body could not be read: {exc.message}") from None
 
 
 async def _generator(chunks: AsyncIterable[bytes]) -> AsyncGenerator[bytes, None]:
@@ -71,8 +76,8 @@ async def _generator(chunks: AsyncIterable[bytes]) -> AsyncGenerator[bytes, None
 
 
 async def _store(db: AsyncSession, runtime: Runtime, user: User, body: AsyncIterable[bytes],
-                 declared: str | None) -> str:
-    checked = await sniffed(body, declared, accepted=IMAGE_TYPES)
+                 declared: str | None, *, infer_missing_type: bool = False) -> str:
+    checked = await sniffed(body, declared, accepted=IMAGE_TYPES, infer_missing_type=infer_missing_type)
     key = avatar_key(user.id, checked.content_type)
     await store_upload(runtime.storage, key, checked, content_type=checked.content_type)
     previous, user.avatar_key, user.updated_at = user.avatar_key, key, datetime.now(UTC)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, String
+from sqlalchemy import Boolean, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hashigo.db.models import Base
+from hashigo.db.models import Base, UtcDateTime
 
 
 class User(Base):
@@ -20,5 +20,5 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     avatar_key: Mapped[str | None] = mapped_column(String(1024), default=None)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

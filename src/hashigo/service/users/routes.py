@@ -42,10 +42,10 @@ async def delete_me(principal: CurrentUser, db: DbSession, runtime: RuntimeDep) 
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 RAW_IMAGE_BODY = {"requestBody": {"required": True, "content": {t: _BINARY for t in avatar.EXTENSIONS}}}
 MULTIPART_IMAGE_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["file"],
+    "type": "object", "required": ["file"], "additionalProperties": False,
     "properties": {"file": {"type": "string", "format": "binary",
                             "description": "a JPEG, PNG, WebP or GIF image"}}}}}}}
-AVATAR_ERRORS = error_responses(400, 401, 413, 415, 422, 503)
+AVATAR_ERRORS = error_responses(400, 401, 413, 415, 503)
 
 
 @router.put("/me/avatar", response_model=AvatarOut, responses=AVATAR_ERRORS, openapi_extra=RAW_IMAGE_BODY,

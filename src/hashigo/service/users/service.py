@@ -36,8 +36,8 @@ async def avatar_url(runtime: Runtime, key: str) -> str:
 async def update(db: AsyncSession, runtime: Runtime, user: User, body: UserUpdate) -> User:
     if body.email is not None and body.email != user.email:
         if body.current_password is None:
-            raise ApiError(422, "current_password_required",
-                             "changing email needs current_password (this account's password)")
+            raise ApiError(403, "current_password_required",
+                           "changing email needs current_password (this account's password)")
         await auth.check_password(runtime, user, body.current_password)
         if await users.email_taken(db, body.email, except_user=user.id):
             raise auth.email_in_use()
