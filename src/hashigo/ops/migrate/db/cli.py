@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 
 from hashigo.ops.migrate.db import render
-from hashigo.ops.migrate.db.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_PREFLIGHT, MigrateDbError
+from hashigo.ops.migrate.db.errors import EXIT_FAILED, EXIT_PREFLIGHT, MigrateDbError
 from hashigo.ops.migrate.db.progress import Reporter, RichReporter, SilentReporter
 from hashigo.ops.migrate.db.runner import Options
 
@@ -178,4 +178,38 @@ def run_command(source: Source, target: Target, jobs: JobsOpt = 4, chunk_mb: Chu
         raise typer.Exit(EXIT_FAILED)
 
 
-__all__ = ["EXIT_BAD_INPUT", "db_migrate_app"]
+SessionsOpt = Annotated[Sessions, typer.Option(
+    "--sessions", help="terminate: end the source's other sessions so they reconnect read-only; "
+                       "wait: wait --wait-seconds for them to leave.")]
+WaitOpt = Annotated[float, typer.Option("--wait-seconds", min=0, help="How long to wait for sessions to leave.")]
+ShowPasswordOpt = Annotated[bool, typer.Option("--show-password", help="Print the password in the DATABASE_URL line.")]
+
+
+@db_migrate_app.command("cutover")
+def cutover_command(source: Source, target: Target, sessions: SessionsOpt = Sessions.terminate,
+                    wait_seconds: WaitOpt = 30.0, show_password: ShowPasswordOpt = False, jobs: JobsOpt = 4,
+                    include_schema: IncludeOpt = None, journal: JournalOpt = None,
+                    json_output: JsonOpt = False) -> None:
+    """Source read-only → copy what changed → sequences → verify → print the new DATABASE_URL (exit 1 if not same)."""
+    options = _options(jobs, 256, include_schema, False, journal)
+    result = _with_migration(source, target, options, json_output, lambda m: m.cutover(
+        sessions=sessions.value, wait_seconds=wait_seconds, show_password=show_password))
+    report = result.pop("verify_report")
+    if json_output:
+        _emit(result)
+    else:
+        render.print_verify(out, report)
+        render.print_cutover(out, result)
+    if not result["ok"]:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@db_migrate_app.command("rollback")
+def rollback_command(source: Source, target: Target, sessions: SessionsOpt = Sessions.terminate,
+                     show_password: ShowPasswordOpt = False, journal: JournalOpt = None,
+                     json_output: JsonOpt = False) -> None:
+    """Make the source writable again (its setting as before cutover) and print the DATABASE_URL to go back to."""
+    options = _options(1, 256, None, False, journal)
+    result = _with_migration(source, target, options, json_output, lambda m: m.rollback(
+        sessions=sessions.value, wait_seconds=0, show_password=show_password))
+    _emit(result) if json_output else render.print_rollback(out, result)

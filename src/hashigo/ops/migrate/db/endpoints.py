@@ -67,16 +67,18 @@ class Endpoint:
         env["PGAPPNAME"] = APPLICATION_NAME
         return env
 
-    def app_database_url(self, *, show_password: bool) -> str:
-        """The DATABASE_URL the app should use to talk to this database."""
+    def app_database_url(self, *, show_password: bool, scheme: str = "postgresql") -> str:
+        """The DATABASE_URL the app should use for this database, in the scheme the app already uses."""
         if self.kind == "sqlite":
             return f"sqlite+aiosqlite:///{self.sqlite_path}"
-        if not self.password:
-            return self.url
-        shown = quote(self.password, safe="") if show_password else "***"
         parts = urlsplit(self.url)
-        user, _, host = parts.netloc.rpartition("@")
-        return parts._replace(netloc=f"{user}:{shown}@{host}").geturl()
+        if self.password:
+            shown = quote(self.password, safe="") if show_password else "***"
+            user, _, host = parts.netloc.rpartition("@")
+            parts = parts._replace(netloc=f"{user}:{shown}@{host}")
+        if scheme.startswith("sqlite"):
+            scheme = "postgresql"
+        return parts._replace(scheme=scheme).geturl()
 
 
 def parse_endpoint(raw: str, role: str) -> Endpoint:

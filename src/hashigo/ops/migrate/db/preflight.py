@@ -126,12 +126,12 @@ def _owns(conn: psycopg.Connection, oid: int) -> bool:
     return bool(row and row[0])
 
 
-def check_target_privileges(report: PreflightReport, catalog: Catalog, target: psycopg.Connection) -> None:
+def check_target_privileges(report: PreflightReport, schemas: list[str], target: psycopg.Connection) -> None:
     row = target.execute("SELECT has_database_privilege(current_database(), 'CREATE')").fetchone()
     problems = [] if row and row[0] else ["CREATE on the database (to create schemas)"]
     for name, can in target.execute(
             "SELECT nspname, has_schema_privilege(oid, 'CREATE') FROM pg_namespace WHERE nspname = ANY(%s)",
-            (catalog.schemas,)):
+            (schemas,)):
         if not can:
             problems.append(f"CREATE on schema {name}")
     if problems:

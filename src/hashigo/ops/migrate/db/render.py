@@ -71,3 +71,26 @@ def print_verify(console: Console, report: VerifyReport) -> None:
     console.print("[green]verify: no differences[/green]" if report.ok else
                   f"[red]verify: {differing} unit(s) with different rows, "
                   f"{len(schema.missing) + len(schema.different)} schema difference(s)[/red]")
+
+
+def print_cutover(console: Console, result: dict[str, Any]) -> None:
+    if result["recopied_units"]:
+        console.print(f"re-copied after the switch: {', '.join(result['recopied_units'][:SHOWN])}", highlight=False)
+    else:
+        console.print("nothing changed on the source since the copy", highlight=False)
+    if not result["ok"]:
+        console.print("[red]cutover stopped: the target differs from the source (listed above). The source stays "
+                      "read-only; `hashigo migrate db rollback` makes it writable again.[/red]")
+        return
+    console.print(f"[green]cutover done[/green] in {result['seconds']:.1f}s: the source is read-only "
+                  f"({result['sessions_ended']} session(s) ended). Point the app at the target:", highlight=False)
+    console.print(f"  {result['env']['set']}", highlight=False, soft_wrap=True)
+    console.print(f"  (was {result['env']['was']}; `hashigo migrate db rollback` goes back)", highlight=False,
+                  soft_wrap=True)
+
+
+def print_rollback(console: Console, result: dict[str, Any]) -> None:
+    console.print(f"[green]rollback done[/green]: default_transaction_read_only on the source is back to "
+                  f"{result['restored_setting']} ({result['sessions_ended']} read-only session(s) ended). "
+                  f"Point the app back at the source:", highlight=False)
+    console.print(f"  {result['env']['set']}", highlight=False, soft_wrap=True)

@@ -28,6 +28,7 @@ class VerifyReport:
     schema: SchemaDiff
     drills: dict[str, RowDiff] = field(default_factory=dict)
     seconds: float = 0.0
+    modern: bool = True  # hash_record_extended (PostgreSQL 14+) rather than the text form
 
     @property
     def ok(self) -> bool:

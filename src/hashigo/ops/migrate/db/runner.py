@@ -22,9 +22,15 @@ from hashigo.ops.migrate.db.pgtools import find_client_tools
 from hashigo.ops.migrate.db.progress import Reporter
 from hashigo.ops.migrate.db.reports import VerifyReport
 from hashigo.ops.migrate.db.schema_compare import compare_schemas
-from hashigo.ops.migrate.db.verify import Hasher, drill
+from hashigo.ops.migrate.db.verify import Hasher, UnitCheck, drill
 
 SHOWN_DRILLS = 5
+
+
+@dataclass
+class UnitHashes:
+    units: list[UnitCheck]
+    schema_changed: list[str]
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,7 @@ class Migration:
             checks.check_versions(report, catalog, dst)
             checks.check_extensions(report, catalog, dst)
             checks.check_source_privileges(report, catalog, src)
-            checks.check_target_privileges(report, catalog, dst)
+            checks.check_target_privileges(report, catalog.schemas, dst)
             checks.check_shape(report, catalog)
             checks.check_target_empty(report, dst, self.excluded, into_existing=self.options.into_existing,
                                          resuming=self.journal.step_done("schema-pre"))
@@ -186,28 +192,54 @@ class Migration:
                                    f"them — empty it yourself or leave it out")
 
     # verify ------------------------------------------------------------------
-    def verify(self) -> VerifyReport:
-        started = time.monotonic()
+    def _verify_units(self, src: psycopg.Connection, catalog: Catalog) -> list[units.Unit]:
+        """The copy's units (same chunk bounds), plus any table the source has gained since."""
+        planned = self.journal.units()
+        check_units = (units.from_journal(planned, catalog) if planned
+                       else units.plan(src, catalog, self.options.chunk_mb * 1024 * 1024))
+        missing = {t.key for t in catalog.data_tables} - {u.table.key for u in check_units}
+        return check_units + [units.Unit(key, catalog.table(key)) for key in sorted(missing)]
+
+    def hash_units(self) -> UnitHashes:
+        report = self._hash_and_compare()
+        changed = report.schema.missing + [d for d in report.schema.different if not d.startswith("sequence value")]
+        return UnitHashes(report.checks, changed)
+
+    def _hash_and_compare(self) -> VerifyReport:
         with self.connections() as (src, dst):
             catalog = self.catalog(src)
             modern = min(catalog.server_version, int(dst.info.server_version)) >= 140000
-            planned = self.journal.units()
-            check_units = (units.from_journal(planned, catalog) if planned
-                           else units.plan(src, catalog, self.options.chunk_mb * 1024 * 1024))
-            missing = {t.key for t in catalog.data_tables} - {u.table.key for u in check_units}
-            check_units += [units.Unit(key, catalog.table(key)) for key in sorted(missing)]
+            check_units = self._verify_units(src, catalog)
             schema_diff = compare_schemas(src, dst, catalog.schemas, self.excluded, catalog.sequences)
         self.reporter.phase("verify", 2 * sum(u.est_bytes for u in check_units), in_bytes=True)
         hasher = Hasher(self.source, self.target, jobs=self.options.jobs, modern=modern, reporter=self.reporter)
         checks = hasher.check(check_units)
         self.reporter.end_phase()
         report = VerifyReport(checks, schema_diff)
+        report.modern = modern
+        return report
+
+    def verify(self) -> VerifyReport:
+        started = time.monotonic()
+        report = self._hash_and_compare()
+        modern = report.modern
         for check in report.differing[:SHOWN_DRILLS]:
             if check.target_rows >= 0:
                 report.drills[check.unit.label] = drill(self.source, self.target, check.unit, modern)
         report.seconds = time.monotonic() - started
         self.journal.mark_step("verify", "ok" if report.ok else "differences")
         return report
+
+    # cutover and rollback (cutover.py) ---------------------------------------
+    def cutover(self, *, sessions: str, wait_seconds: float, show_password: bool) -> dict[str, Any]:
+        from hashigo.ops.migrate.db import cutover
+
+        return cutover.cutover(self, sessions=sessions, wait_seconds=wait_seconds, show_password=show_password)
+
+    def rollback(self, *, sessions: str, wait_seconds: float, show_password: bool) -> dict[str, Any]:
+        from hashigo.ops.migrate.db import cutover
+
+        return cutover.rollback(self, sessions=sessions, wait_seconds=wait_seconds, show_password=show_password)
 
     # all of it ---------------------------------------------------------------
     def run(self) -> dict[str, Any]:
