@@ -15,6 +15,7 @@ from rich.console import Console
 from hashigo import __version__
 from hashigo.errors import BackendUnavailable, ConfigError, HashigoError
 from hashigo.ops.migrate.cli import migrate_app
+from hashigo.ops.plan.cli import plan_app
 from hashigo.settings import Settings, load_settings
 
 T = TypeVar("T")
@@ -25,6 +26,7 @@ db_app = typer.Typer(help="Database schema migrations (Alembic), on DATABASE_URL
 app.add_typer(db_app, name="db")
 sessions_app = typer.Typer(help="The reference service's sessions: lifecycle and clean-up.", no_args_is_help=True)
 app.add_typer(sessions_app, name="sessions")
+app.add_typer(plan_app, name="plan")
 app.add_typer(migrate_app, name="migrate")
 
 out = Console()
