@@ -20,6 +20,10 @@ def usd(value: float) -> str:
     return f"-${abs(value):,.2f}" if value < 0 else f"${value:,.2f}"
 
 
+def signed_usd(value: float) -> str:
+    return f"+{usd(value)}" if value > 0 else usd(value)
+
+
 def unit_price(price: float, per: float) -> str:
     if per == 1:
         return f"${price:g}"

@@ -97,7 +97,8 @@ def _lines(req: Requirements, cost: StackCost) -> list[ComparedLine]:
         plan_usd = ours.monthly if ours else 0.0
         explanation = [f"{line.item}: {line.formula()} ({_cite(line)})" for line in (ours.lines if ours else [])]
         if theirs is None:
-            explanation.append("not in the reference estimate")
+            why = f"; the plan has it because: {ours.entry.notes}" if ours and ours.entry.notes else ""
+            explanation.append("not in the reference estimate" + why)
         elif ours is None:
             explanation.append("the plan has no such component for these requirements")
         explanation += [f"reference note: {note}" for _, _, note in theirs or [] if note]

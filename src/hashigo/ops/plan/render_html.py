@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 from html import escape
 
-from hashigo.ops.plan.costing import usd
+from hashigo.ops.plan.costing import Line, signed_usd, usd
 from hashigo.ops.plan.demand import fmt
-from hashigo.ops.plan.render_markdown import to_markdown
+from hashigo.ops.plan.engine import PhaseResult
+from hashigo.ops.plan.migration import Migration
 from hashigo.ops.plan.render_table import COMPONENT_TITLES
 from hashigo.ops.plan.report import Report
 from hashigo.ops.plan.sweep import Series, Sweep
@@ -61,8 +62,10 @@ def to_html(report: Report) -> str:
                                                       for s in sentences) + "</ul>"
                      if sentences else "<p id=\"crossovers\">No crossover in this range: the order of the stacks "
                      "does not change.</p>")
-    parts.append("<h2>Details</h2>")
-    parts.append(f"<pre>{escape(to_markdown(report))}</pre>")
+    parts += [_phase_details(phase) for phase in plan.phases]
+    parts += [_migration_html(m) for m in plan.migrations]
+    if report.reference is not None:
+        parts.append(_reference_html(report))
     return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>"
             + "\n".join(parts) + f"<script>{MEASURE}</script></body></html>\n")
@@ -79,7 +82,8 @@ def _phase_table(report: Report) -> str:
             rows.append(f"<tr><td>{escape(phase.spec.name)}</td><td>{users}</td><td colspan=\"{len(components) + 2}\">"
                         "no stack fits</td></tr>")
             continue
-        cells = "".join(f'<td class="num">{usd(phase.chosen.component_cost(c))}</td>' for c in components)
+        cells = "".join(f'<td class="num">{usd(phase.chosen.component_cost(c)) if c in phase.chosen.choices else "—"}'
+                        "</td>" for c in components)
         rows.append(f"<tr><td>{escape(phase.spec.name)}</td><td>{users}</td>"
                     f"<td><code>{escape(phase.chosen.stack.id)}</code></td>{cells}"
                     f'<td class="num"><b>{usd(phase.chosen.monthly)}</b></td></tr>')
@@ -113,8 +117,11 @@ def chart(sweep: Sweep, phase_marks: list[tuple[float, str]]) -> str:
     out += _grid(x, y, x_low, x_high, y_low, y_high)
     for mau, name in phase_marks:
         if x_low <= mau <= x_high:
+            anchor = "end" if x(mau) > LEFT + plot_w * 0.85 else "start"
+            shift = -3 if anchor == "end" else 3
             out.append(f'<line class="phase-line" x1="{x(mau):.1f}" y1="{TOP}" x2="{x(mau):.1f}" '
-                       f'y2="{TOP + plot_h}"/><text x="{x(mau) + 3:.1f}" y="{TOP + 12}">{escape(name)} ends</text>')
+                       f'y2="{TOP + plot_h}"/><text x="{x(mau) + shift:.1f}" y="{TOP + 12}" '
+                       f'text-anchor="{anchor}">{escape(name)} ends</text>')
     for index, series in enumerate(sweep.series):
         out.append(_series_path(series, PALETTE[index % len(PALETTE)], x, y))
     for crossing in sweep.crossovers:
@@ -144,7 +151,7 @@ def _grid(x: object, y: object, x_low: float, x_high: float, y_low: float, y_hig
     for power in range(round(math.log10(y_low)), round(math.log10(y_high)) + 1):
         cost = 10.0 ** power
         out.append(f'<line class="grid" x1="{LEFT}" y1="{y(cost):.1f}" x2="{WIDTH - RIGHT}" y2="{y(cost):.1f}"/>'
-                   f'<text x="{LEFT - 6}" y="{y(cost) + 4:.1f}" text-anchor="end">{usd(cost)}</text>')
+                   f'<text x="{LEFT - 6}" y="{y(cost) + 4:.1f}" text-anchor="end">{_tick(cost)}</text>')
     out.append(f'<line class="axis" x1="{LEFT}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH - RIGHT}" y2="{HEIGHT - BOTTOM}"/>')
     out.append(f'<line class="axis" x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{HEIGHT - BOTTOM}"/>')
     return out
@@ -174,3 +181,64 @@ def _legend(series: list[Series]) -> list[str]:
                    f'y="{top}" width="18" height="6" fill="{color}"/><text x="{WIDTH - RIGHT + 40}" y="{top + 7}">'
                    f"{escape(item.stack)}</text></g>")
     return out
+
+
+def _tick(cost: float) -> str:
+    for size, suffix in ((1e6, "M"), (1e3, "k")):
+        if cost >= size:
+            return f"${cost / size:g}{suffix}"
+    return f"${cost:g}"
+
+
+def _cite(line: Line) -> str:
+    marks = (' <span class="unconfirmed">unconfirmed</span>' if line.unconfirmed else "") + (
+        " <i>override</i>" if line.overridden else "")
+    url = escape(line.source.url)
+    link = f'<a href="{url}">{url}</a>' if line.source.url.startswith("http") else url
+    return f"{link} ({escape(line.source.shown_date())}){marks}"
+
+
+def _phase_details(phase: PhaseResult) -> str:
+    title = escape(phase.spec.title or phase.spec.name)
+    if phase.chosen is None:
+        reasons = "".join(f"<li>{escape(r)}</li>" for c in phase.refused for r in c.reasons[:1])
+        return f"<h3>{title}: no stack fits</h3><ul>{reasons}</ul>"
+    rows = "".join(
+        f"<tr><td>{escape(line.component)}</td><td>{escape(phase.chosen.choices[line.component].entry.label())}</td>"
+        f"<td>{escape(line.item)}</td><td>{escape(line.formula())}</td><td>{_cite(line)}</td></tr>"
+        for line in phase.chosen.lines)
+    ranking = "".join(f"<li><code>{escape(c.stack.id)}</code>: {usd(c.monthly)}</li>" for c in phase.ranked)
+    ranking += "".join(f"<li><code>{escape(c.stack.id)}</code> refused: {escape('; '.join(c.reasons))}</li>"
+                       for c in phase.refused)
+    warnings = "".join(f'<li class="warn">{escape(w)}</li>' for w in phase.warnings)
+    return (f'<h3 class="phase-detail">{title}: {escape(phase.chosen.stack.name)} — '
+            f"{usd(phase.chosen.monthly)}/month</h3><p>{escape(phase.why_chosen)}</p>"
+            "<table><tr><th>component</th><th>service</th><th>item</th><th>quantity × price = cost</th>"
+            f"<th>source</th></tr>{rows}</table><ul>{ranking}</ul>" + (f"<ul>{warnings}</ul>" if warnings else ""))
+
+
+def _migration_html(migration: Migration) -> str:
+    head = (f"<h3>{escape(migration.from_phase)} → {escape(migration.to_phase)}: "
+            f"<code>{escape(str(migration.from_stack))}</code> → <code>{escape(str(migration.to_stack))}</code></h3>"
+            f"<p>Move when {escape(migration.trigger)}.</p>")
+    if not migration.moves:
+        return head + "<p>Nothing moves between these phases.</p>"
+    items = []
+    for step in (s for s in migration.steps if s.action != "stays"):
+        code = "\n".join([*step.commands, *(f"export {e}" for e in step.env)])
+        items.append(f"<li><b>{escape(step.component)}</b>: {escape(step.detail)}"
+                     + (f"<pre>{escape(code)}</pre>" if code else "") + "</li>")
+    return head + f'<ol class="migration">{"".join(items)}</ol>'
+
+
+def _reference_html(report: Report) -> str:
+    comparison = report.reference
+    assert comparison is not None
+    rows = "".join(
+        f"<tr><td>{escape(line.component)}</td><td>{escape(', '.join(line.labels) or '—')}</td>"
+        f'<td class="num">{usd(line.reference_usd) if line.reference_usd is not None else "—"}</td>'
+        f'<td class="num">{usd(line.plan_usd)}</td><td class="num">{signed_usd(line.difference)}</td>'
+        f"<td>{'<br>'.join(escape(e) for e in line.explanation)}</td></tr>" for line in comparison.lines)
+    return (f"<h2>Compared with {escape(comparison.source)}</h2><p>{escape(comparison.verdict())}</p>"
+            "<table><tr><th>component</th><th>reference</th><th>ref</th><th>plan</th><th>difference</th>"
+            f"<th>why</th></tr>{rows}</table>")

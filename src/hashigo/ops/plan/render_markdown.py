@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hashigo.ops.plan.costing import Line, usd
+from hashigo.ops.plan.costing import Line, signed_usd, usd
 from hashigo.ops.plan.demand import fmt
 from hashigo.ops.plan.engine import PhaseResult
 from hashigo.ops.plan.migration import Migration
@@ -117,7 +117,7 @@ def _reference_section(report: Report) -> list[str]:
     for line in comparison.lines:
         reference = usd(line.reference_usd) if line.reference_usd is not None else "—"
         out.append(f"| {line.component} | {cell(', '.join(line.labels) or '—')} | {reference} | "
-                   f"{usd(line.plan_usd)} | {usd(line.difference)} | {cell('; '.join(line.explanation))} |")
+                   f"{usd(line.plan_usd)} | {signed_usd(line.difference)} | {cell('; '.join(line.explanation))} |")
     return [*out, ""]
 
 

@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hashigo.ops.plan.catalog import Catalog, StaleSource
-from hashigo.ops.plan.costing import Line, usd
+from hashigo.ops.plan.costing import Line, signed_usd, usd
 from hashigo.ops.plan.demand import fmt
 from hashigo.ops.plan.engine import PhaseResult
 from hashigo.ops.plan.migration import Migration
@@ -136,19 +136,15 @@ def sweep_table(sweep: Sweep) -> Table:
 
 
 def print_reference(console: Console, comparison: Comparison) -> None:
-    console.print(f"\n[bold]Reference[/bold]: {comparison.source} — {comparison.verdict()}")
-    table = Table(show_header=True, header_style="dim", expand=True)
-    table.add_column("component", no_wrap=True)
-    table.add_column("reference", overflow="fold")
-    table.add_column("ref $", justify="right")
-    table.add_column("plan $", justify="right")
-    table.add_column("diff", justify="right")
-    table.add_column("why", overflow="fold", ratio=3)
+    console.print(f"\n[bold]Reference[/bold]: {escape(comparison.source)} — {escape(comparison.verdict())}",
+                  highlight=False)
     for line in comparison.lines:
-        reference = usd(line.reference_usd) if line.reference_usd is not None else "—"
-        table.add_row(line.component, ", ".join(line.labels) or "—", reference, usd(line.plan_usd),
-                      usd(line.difference), "\n".join(line.explanation))
-    console.print(table)
+        reference = (f"reference {usd(line.reference_usd)} ({', '.join(line.labels)})"
+                     if line.reference_usd is not None else "not in the reference")
+        console.print(f"  [bold]{line.component}[/bold]: {escape(reference)} → plan {usd(line.plan_usd)}, "
+                      f"difference {signed_usd(line.difference)}", highlight=False)
+        for why in line.explanation:
+            console.print(f"      · {escape(why)}", highlight=False)
 
 
 def print_footer(console: Console, report: Report) -> None:
