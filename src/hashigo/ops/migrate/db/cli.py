@@ -47,9 +47,9 @@ class Sessions(StrEnum):
 
 
 Source = Annotated[str, typer.Argument(help="Source URL: postgresql://user:pw@host:5432/db or sqlite:///path.db",
-                                       show_default=False)]
+                                       show_default=False, metavar="SOURCE")]
 Target = Annotated[str, typer.Argument(help="Target URL: postgresql://user:pw@host:5432/db (an empty database).",
-                                       show_default=False)]
+                                       show_default=False, metavar="TARGET")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=1, max=64,
                                       help="Parallel COPY streams, hash queries and index builds.")]

@@ -91,8 +91,8 @@ def check_extensions(report: PreflightReport, catalog: Catalog, target: psycopg.
 def check_source_privileges(report: PreflightReport, catalog: Catalog, source: psycopg.Connection) -> None:
     oids = [t.oid for t in catalog.tables if t.relkind in ("r", "p", "m")]
     denied = [r[0] for r in source.execute(
-        "SELECT c.oid::regclass::text FROM pg_class c WHERE c.oid = ANY(%s) "
-        "AND NOT has_table_privilege(c.oid, 'SELECT') ORDER BY 1", (oids,))]
+        "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.oid = ANY(%s) AND NOT has_table_privilege(c.oid, 'SELECT') ORDER BY 1", (oids,))]
     denied += [r[0] for r in source.execute(
         "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s) AND NOT has_schema_privilege(oid, 'USAGE')",
         (catalog.schemas,))]
