@@ -183,10 +183,12 @@ def check_references(catalog: Catalog, file: str) -> list[str]:
     return problems
 
 
-def apply_override_file(catalog: Catalog, path: Path) -> Catalog:
+def apply_override_file(catalog: Catalog, path: Path, name: str | None = None) -> Catalog:
     """Entries in the override file win over the catalog: a known id is patched, a new id is added."""
-    file = str(path)
-    data = _without_extensions(load_yaml_mapping(path))
+    file = name or str(path)
+    if not path.is_file():
+        raise PlanInputError([f"{file}: no such file"])
+    data = _without_extensions(load_yaml_mapping(file, path.read_text(encoding="utf-8")))
     unknown = sorted(set(data) - {"entries", "stacks"})
     if unknown:
         raise PlanInputError([f"{file}:{key}: unknown field; accepted: entries, stacks" for key in unknown])
@@ -257,9 +259,9 @@ def _merge_list(items: list[dict[str, Any]], patches: list[Any], key: str, sourc
     return merged
 
 
-def load_catalog(override: Path | None = None) -> Catalog:
+def load_catalog(override: Path | None = None, name: str | None = None) -> Catalog:
     catalog = load_builtin()
-    return apply_override_file(catalog, override) if override is not None else catalog
+    return apply_override_file(catalog, override, name) if override is not None else catalog
 
 
 __all__ = ["COMPONENTS", "STALE_AFTER_DAYS", "Catalog", "Stack", "StaleSource", "load_builtin", "load_catalog"]

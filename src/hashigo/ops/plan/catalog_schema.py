@@ -55,7 +55,8 @@ class Source(Strict):
 
 
 class Tier(Strict):
-    up_to: float | None = Field(default=None, gt=0, description="upper bound of the tier in billable units")
+    up_to: float | None = Field(default=None, gt=0, description="upper bound of the tier in units used a month; "
+                                "the free allowance comes off the lowest tier, as on AWS's pages")
     price: float = Field(ge=0)
 
 

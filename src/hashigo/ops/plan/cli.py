@@ -194,7 +194,7 @@ def catalog(
 
 
 def _default_prices() -> Path | None:
-    candidate = Path.cwd() / DEFAULT_OVERRIDE_FILE
+    candidate = Path(DEFAULT_OVERRIDE_FILE)
     return candidate if candidate.is_file() else None
 
 

@@ -104,6 +104,11 @@ def cost_entry(entry: Entry, demand: Demand, ctx: Context, traffic: SlotTraffic)
     if result.reasons:
         return result
     sizes: list[Size | None] = list(entry.sizes) if entry.sizes else [None]
+    # Hard limits first: "database 2.1 GB > 0.5 GB" says more than "no size fits".
+    over = over_limits(entry, quantities(entry, demand, sizes[0], traffic)[0])
+    if over:
+        result.reasons = over
+        return result
     best: EntryCost | None = None
     misfits: list[str] = []
     for size in sizes:
@@ -296,16 +301,17 @@ def _meter_costs(meter: MeterPrice, quantity: float) -> list[tuple[str, float, f
             cost = meter.cap_usd
         return [(name + (f" (capped at {usd(meter.cap_usd)})" if meter.cap_usd is not None else ""),
                  quantity, meter.free, meter.price, cost)]
+    # Tier bounds count all units used in the month; the free allowance is used up first.
     parts, start = [], 0.0
     for index, tier in enumerate(meter.tiers):
         end = math.inf if tier.up_to is None else tier.up_to
-        portion = max(0.0, min(billable, end) - start)
+        portion = max(0.0, min(quantity, end) - max(start, meter.free))
         if portion > 0 or index == 0:
             label = f"{name} (tier {fmt(start)}-{'' if end == math.inf else fmt(end)})"
-            free = meter.free if index == 0 else 0.0
-            shown = min(quantity, portion + free) if index == 0 else portion
+            free = min(meter.free, end) if index == 0 else 0.0
+            shown = min(quantity, end) if index == 0 else portion
             parts.append((label, shown, free, tier.price, portion * tier.price / meter.per))
         start = end
-        if billable <= start:
+        if quantity <= start:
             break
     return parts

@@ -53,9 +53,11 @@ class Migration:
 
 def trigger_text(phase: PhaseResult, req: Requirements) -> str:
     spec = phase.spec
-    bound = (f"DAU passes {fmt(spec.up_to_dau)}" if spec.up_to_dau is not None
-             else f"monthly active users pass {fmt(spec.up_to_mau or 0)}")
-    return f"{bound} (≈ {fmt(phase.mau)} MAU); watch it with `hashigo check`"
+    if spec.up_to_dau is not None:
+        bound = f"DAU passes {fmt(spec.up_to_dau)} (≈ {fmt(phase.mau)} MAU)"
+    else:
+        bound = f"monthly active users pass {fmt(spec.up_to_mau or 0)}"
+    return f"{bound}; watch it with `hashigo check`"
 
 
 def migration_between(before: PhaseResult, after: PhaseResult, req: Requirements) -> Migration:

@@ -54,11 +54,11 @@ def template_text(example: str | None = None) -> str:
 def resolve_requirements(request: PlanRequest) -> tuple[Requirements, str, list[str]]:
     """The requirements file given, else ./hashigo-plan.yaml, else the defaults (and a note saying so)."""
     notes: list[str] = []
-    path = request.requirements
+    path, shown = request.requirements, str(request.requirements)
     if path is None and (request.cwd / DEFAULT_FILE).is_file():
-        path = request.cwd / DEFAULT_FILE
+        path, shown = request.cwd / DEFAULT_FILE, DEFAULT_FILE
     if path is not None:
-        req, source = load_requirements(path), str(path)
+        req, source = load_requirements(path, shown), shown
     else:
         req = parse_requirements(load_yaml_mapping("built-in defaults", template_text()), "built-in defaults")
         source = "built-in defaults"
@@ -70,10 +70,9 @@ def resolve_requirements(request: PlanRequest) -> tuple[Requirements, str, list[
 
 
 def resolve_catalog(request: PlanRequest) -> Catalog:
-    prices = request.prices
-    if prices is None and (request.cwd / DEFAULT_OVERRIDE_FILE).is_file():
-        prices = request.cwd / DEFAULT_OVERRIDE_FILE
-    return load_catalog(prices)
+    if request.prices is None and (request.cwd / DEFAULT_OVERRIDE_FILE).is_file():
+        return load_catalog(request.cwd / DEFAULT_OVERRIDE_FILE, DEFAULT_OVERRIDE_FILE)
+    return load_catalog(request.prices)
 
 
 def make_report(request: PlanRequest, progress: Callable[[str], None] | None = None) -> Report:

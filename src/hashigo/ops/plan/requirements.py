@@ -229,8 +229,19 @@ def parse_requirements(data: dict[str, Any], file: str) -> Requirements:
         raise PlanInputError(validation_problems(exc, Requirements, file)) from None
 
 
-def load_requirements(path: Path) -> Requirements:
-    return parse_requirements(load_yaml_mapping(path), str(path))
+def load_requirements(path: Path, name: str | None = None) -> Requirements:
+    """`name` is how errors refer to the file (default: the path as given)."""
+    shown = name or str(path)
+    return parse_requirements(load_yaml_mapping(shown, _read(path, shown)), shown)
+
+
+def _read(path: Path, shown: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlanInputError([f"{shown}: no such file"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanInputError([f"{shown}: cannot be read ({exc})"]) from None
 
 
 def apply_overrides(req: Requirements, overrides: dict[str, Any], origin: str = "flags") -> Requirements:

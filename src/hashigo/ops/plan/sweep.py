@@ -70,7 +70,8 @@ def parse_users(text: str) -> tuple[float, float]:
 def _number(part: str, text: str) -> float:
     match = re.fullmatch(r"([0-9][0-9_,]*(?:\.[0-9]+)?(?:e[0-9]+)?)\s*([kKmM]?)", part)
     if not match:
-        raise PlanInputError([f"--users: {part!r} in {text!r} is not a number (accepted: 1000, 1_000, 1k, 2.5M, 1e6)"])
+        where = f"{part!r}" if part == text.strip() else f"{part!r} in {text!r}"
+        raise PlanInputError([f"--users: {where} is not a number (accepted: 1000, 1_000, 1k, 2.5M, 1e6)"])
     value = float(match.group(1).replace("_", "").replace(",", ""))
     return value * {"": 1, "k": 1e3, "K": 1e3, "m": 1e6, "M": 1e6}[match.group(2)]
 
