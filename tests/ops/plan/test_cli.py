@@ -175,3 +175,13 @@ def test_catalog_lists_and_warns_about_stale_prices(tmp_path: Path) -> None:
     assert table.returncode == 0 and "elasticache" in table.stdout and "Price catalog" in table.stdout
     stacks = invoke(tmp_path, "stacks", "--json")
     assert "aws-fargate" in {s["id"] for s in json.loads(stacks.stdout)}
+
+
+def test_compare_puts_stacks_side_by_side(tmp_path: Path) -> None:
+    result = invoke(tmp_path, "--compare", "aws-fargate,cloud-run", "--brief")
+    assert result.returncode == 0, result.stderr
+    assert "launch (≤ 5,000 MAU): stacks side by side" in result.stdout
+    assert "aws.elasticache" in result.stdout and "gcp.memorystore-basic" in result.stdout
+    markdown = invoke(tmp_path, "--compare", "aws-fargate,cloud-run", "--markdown").stdout
+    assert "### scale (≤ 500,000 MAU), side by side" in markdown
+    assert "| | `cloud-run` | `aws-fargate` |" in markdown or "| | `aws-fargate` | `cloud-run` |" in markdown

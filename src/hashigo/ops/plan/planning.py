@@ -87,7 +87,8 @@ def make_report(request: PlanRequest, progress: Callable[[str], None] | None = N
             req = req.model_copy(update={"phases": [PhaseSpec(name=f"at-{fmt(low).replace(',', '')}",
                                                               title=f"At {fmt(low)} MAU", up_to_mau=low)]})
     plan = build_plan(req, catalog, request.today, source, request.compare)
-    report = Report(plan, notes=tuple(notes), reference=compare_reference(req, catalog))
+    report = Report(plan, notes=tuple(notes), reference=compare_reference(req, catalog),
+                    compare=tuple(request.compare or ()))
     if (low is not None and high is not None and high > low) or request.chart:
         if low is None or high is None or high <= low:
             low, high = default_range(plan)

@@ -30,6 +30,9 @@ def to_markdown(report: Report) -> str:
            "from the hashigo price catalog, with its source and the date it was read.", ""]
     out += [f"> note: {note}" for note in report.notes]
     out += ["## Phases", "", *_phase_table(report), ""]
+    if report.compare:
+        for phase in plan.phases:
+            out += _side_by_side(phase)
     for phase in plan.phases:
         out += _phase_section(phase)
     if plan.migrations:
@@ -60,6 +63,19 @@ def _phase_table(report: Report) -> list[str]:
         rows.append("| " + " | ".join([phase.spec.name, users, f"`{phase.chosen.stack.id}`", *cells,
                                        f"**{usd(phase.chosen.monthly)}**", budget]) + " |")
     return rows
+
+
+def _side_by_side(phase: PhaseResult) -> list[str]:
+    costs = sorted([*phase.ranked, *phase.refused], key=lambda c: (not c.fits, c.monthly))
+    used = [c for c in COMPONENT_TITLES if any(c in cost.choices for cost in costs)]
+    out = [f"### {phase.spec.name} (≤ {fmt(phase.mau)} MAU), side by side", "",
+           "| | " + " | ".join(f"`{c.stack.id}`" for c in costs) + " |", "|---|" + "---|" * len(costs)]
+    for component in used:
+        out.append(f"| {COMPONENT_TITLES[component]} | " + " | ".join(
+            f"{usd(c.component_cost(component))} (`{c.choices[component].entry.id}`)" if component in c.choices
+            else "—" for c in costs) + " |")
+    out.append("| **total** | " + " | ".join(f"**{usd(c.monthly)}**" if c.fits else "refused" for c in costs) + " |")
+    return [*out, ""]
 
 
 def _phase_section(phase: PhaseResult) -> list[str]:

@@ -28,6 +28,9 @@ def print_report(console: Console, report: Report, detail: bool = True) -> None:
     for note in report.notes:
         console.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
     console.print(phase_table(report))
+    if report.compare:
+        for phase in plan.phases:
+            console.print(side_by_side(phase))
     if detail:
         for phase in plan.phases:
             print_phase(console, phase)
@@ -59,6 +62,24 @@ def phase_table(report: Report) -> Table:
                                           for p in phases])
     if any(p.spec.budget_usd is not None for p in phases):
         table.add_row("budget", *[_budget(p) for p in phases])
+    return table
+
+
+def side_by_side(phase: PhaseResult) -> Table:
+    """The compared stacks in one phase: components down, stacks across."""
+    costs = sorted([*phase.ranked, *phase.refused], key=lambda c: (not c.fits, c.monthly))
+    table = Table(title=f"{phase.spec.name} (≤ {fmt(phase.mau)} MAU): stacks side by side, USD per month",
+                  title_justify="left")
+    table.add_column("", no_wrap=True)
+    for cost in costs:
+        table.add_column(cost.stack.id, justify="right", overflow="fold")
+    used = [c for c in COMPONENT_TITLES if any(c in cost.choices for cost in costs)]
+    for component in used:
+        table.add_row(COMPONENT_TITLES[component], *[
+            f"{usd(cost.component_cost(component))}\n[dim]{cost.choices[component].entry.id}[/dim]"
+            if component in cost.choices else "—" for cost in costs])
+    table.add_row("[bold]total[/bold]", *[f"[bold]{usd(cost.monthly)}[/bold]" if cost.fits
+                                          else "[red]refused[/red]" for cost in costs])
     return table
 
 
@@ -173,8 +194,8 @@ def catalog_table(catalog: Catalog, stale: list[StaleSource], ids: list[str]) ->
     for entry_id in ids:
         entry = catalog.entries[entry_id]
         prices = ([f"{usd(entry.base_usd_per_month)}/month"] if entry.base_usd_per_month else [])
-        prices += [f"{s.name}: " + (f"{usd(s.usd_per_month)}/mo" if s.usd_per_month is not None
-                                    else f"{usd(s.usd_per_hour or 0)}/h") for s in entry.sizes]
+        prices += [f"{s.name}: " + (f"${s.usd_per_month:g}/mo" if s.usd_per_month is not None
+                                    else f"${s.usd_per_hour or 0:g}/h") for s in entry.sizes]
         prices += [f"{m.unit}: ${m.price:g}" + (f"/{fmt(m.per)}" if m.per != 1 else "") for m in entry.meters]
         free = [f"{fmt(m.free)} {m.unit} free" for m in entry.meters if m.free]
         free += [f"≤ {fmt(limit.max)} {limit.unit} ({limit.consequence})" for limit in entry.limits]

@@ -21,6 +21,7 @@ class Report:
     sweep: Sweep | None = None
     reference: Comparison | None = None
     notes: tuple[str, ...] = ()
+    compare: tuple[str, ...] = ()
 
     def used_components(self) -> list[str]:
         used = {c for p in self.plan.phases if p.chosen for c in p.chosen.choices}
