@@ -118,6 +118,8 @@ class WrkResult:
 def wrk(url: str, *, seconds: int, connections: int, headers: Mapping[str, str],
         method: str = "GET", body_file: Path | None = None) -> WrkResult:
     """Run wrk on the load core with a Lua script for method, headers and body; parse its summary."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: `apt-get install wrk` (Debian/Ubuntu) or `brew install wrk`")
     script = _wrk_script(method, headers, body_file)
     argv = pinned(LOAD_CORE, ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url])
     output = subprocess.run(argv, capture_output=True, text=True, check=True).stdout

@@ -26,23 +26,28 @@ SECRET = os.environ.get("ANCHOR_JWT_SECRET", "anchor-secret-" + "x" * 40)
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="token")
 
 
+async def current_user(request: Request, token: Annotated[str, Depends(oauth2_scheme)]) -> dict[str, Any]:
+    try:
+        payload = jwt.decode(token, SECRET, algorithms=["HS256"])
+    except jwt.PyJWTError:
+        raise HTTPException(401, "Could not validate credentials") from None
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.sessions() as session:
+        row = (await session.execute(text("select id, email, display_name from users where id = :id"),
+                                     {"id": payload["sub"]})).first()
+    if row is None:
+        raise HTTPException(401, "Could not validate credentials")
+    return {"id": row.id, "email": row.email, "display_name": row.display_name}
+
+
+# Module level: with postponed annotations FastAPI resolves dependency aliases from module globals.
+User = Annotated[dict[str, Any], Depends(current_user)]
+
+
 def create_app() -> FastAPI:
     runtime = Runtime.open(load_settings())
     app = FastAPI(lifespan=runtime.lifespan)
-
-    async def current_user(token: Annotated[str, Depends(oauth2_scheme)]) -> dict[str, Any]:
-        try:
-            payload = jwt.decode(token, SECRET, algorithms=["HS256"])
-        except jwt.PyJWTError:
-            raise HTTPException(401, "Could not validate credentials") from None
-        async with runtime.sessions() as session:
-            row = (await session.execute(text("select id, email, display_name from users where id = :id"),
-                                         {"id": payload["sub"]})).first()
-        if row is None:
-            raise HTTPException(401, "Could not validate credentials")
-        return {"id": row.id, "email": row.email, "display_name": row.display_name}
-
-    User = Annotated[dict[str, Any], Depends(current_user)]
+    app.state.runtime = runtime
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -82,6 +82,9 @@ def measure(server: Server, paths: dict[str, str], token: str, body: Path, secon
             else:
                 result = wrk(server.url + paths[scenario], seconds=seconds, connections=32, headers=auth)
             cpu = server.cpu_seconds() - cpu_before
+            if result.non_2xx > result.requests // 100:
+                raise SystemExit(f"{scenario}: {result.non_2xx} of {result.requests} answers were not 2xx "
+                                 f"on {server.url}; the figures would measure errors, not the service")
             samples.append({**result.__dict__, "cpu_ms_per_request": 1000 * cpu / max(result.requests, 1)})
         results[scenario] = {
             "runs": samples,
