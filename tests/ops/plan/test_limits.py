@@ -107,3 +107,14 @@ def test_over_budget_is_flagged() -> None:
     plan = build_plan(req, catalog(), TODAY, "test")
     assert plan.phases[0].over_budget
     assert "over the $1.00 budget" in plan.phases[0].warnings[0]
+
+
+def test_a_phase_keeps_the_previous_stack_when_it_is_nearly_as_cheap() -> None:
+    moving = build_plan(requirements(plan={"stay_within": 0}), catalog(), TODAY, "test")
+    staying = build_plan(requirements(plan={"stay_within": 10}), catalog(), TODAY, "test")
+    launch, growth = moving.phases[0].chosen, moving.phases[1].chosen
+    assert launch is not None and growth is not None and launch.stack.id != growth.stack.id
+    kept = staying.phases[1]
+    assert kept.chosen is not None and kept.chosen.stack.id == launch.stack.id
+    assert kept.why_chosen.startswith("kept from the previous phase")
+    assert not [s for s in staying.migrations[0].steps if s.action == "move"]
