@@ -79,7 +79,7 @@ class LocalResumableUploads:
         await asyncio.to_thread(work)
         return upload_id
 
-    async def put_part(self, key: str, upload_id: str, number: int, data: bytes,
+    async def put_part(self, key: str, upload_id: str, number: int, data: bytes | memoryview,
                        *, md5: bytes | None = None) -> UploadedPart:
         validate_key(key)
         if not 1 <= number <= self.max_parts:
@@ -127,7 +127,7 @@ class LocalResumableUploads:
         return None
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _write_atomic(path: Path, data: bytes | memoryview) -> None:
     temp = path.with_name(f".tmp-{path.name}-{uuid.uuid4().hex[:8]}")
     try:
         with temp.open("wb") as handle:

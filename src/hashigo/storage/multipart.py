@@ -25,6 +25,10 @@ class UploadNotFound(StorageError):
         self.upload_id = upload_id
 
 
+class DamagedInTransit(StorageError):
+    """The store refused a part because its bytes do not match the checksum sent with them."""
+
+
 @dataclass(frozen=True, slots=True)
 class UploadedPart:
     number: int
@@ -59,7 +63,7 @@ class ResumableUploads(Protocol):
         """Start an upload; returns its id. Attributes are validated as ``put`` does."""
         ...
 
-    async def put_part(self, key: str, upload_id: str, number: int, data: bytes,
+    async def put_part(self, key: str, upload_id: str, number: int, data: bytes | memoryview,
                        *, md5: bytes | None = None) -> UploadedPart:
         """Upload part ``number`` (re-uploading a number replaces it). ``md5`` (the raw digest of
         ``data``), when given, is sent so the store refuses bytes damaged on the way."""

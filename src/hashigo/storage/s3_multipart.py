@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -20,7 +20,7 @@ import httpx
 from hashigo.errors import BackendUnavailable
 from hashigo.storage.attributes import encode_attributes
 from hashigo.storage.keys import validate_key
-from hashigo.storage.multipart import CompletedUpload, UploadedPart, UploadNotFound
+from hashigo.storage.multipart import CompletedUpload, DamagedInTransit, UploadedPart, UploadNotFound
 from hashigo.storage.protocol import StorageError
 from hashigo.storage.sigv4 import Credentials, sign_headers, uri_encode
 
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 _NS = re.compile(r"^\{[^}]*\}")
 _STANDARD_HEADERS = {"Content-Type", "Cache-Control", "Content-Disposition"}
+_SEND_SLICE = 256 * 1024
+_DAMAGED = {"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch", "IncompleteBody"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,14 @@ class S3Target:
         else:
             base = f"https://{bucket}.s3.{region}.amazonaws.com"
         return cls(base, prefix or "", region, credentials, timeout_seconds, connect_timeout_seconds)
+
+
+async def _slices(data: bytes | memoryview) -> AsyncIterator[bytes]:
+    """A part body in small pieces: httpx given one big ``bytes`` keeps two more copies of it while it
+    sends (h11 joins the frame, the transport buffers what the socket has not taken yet)."""
+    with memoryview(data) as view:
+        for start in range(0, len(view), _SEND_SLICE):
+            yield view[start:start + _SEND_SLICE].tobytes()
 
 
 def _unquote_etag(value: str | None) -> str | None:
@@ -95,7 +105,7 @@ class S3ResumableUploads:
         return f"{self._base_path}/{uri_encode(full, keep_slash=True)}"
 
     async def _call(self, method: str, key: str, query: Mapping[str, str], *, headers: Mapping[str, str] | None = None,
-                    body: bytes = b"", upload_id: str | None = None) -> httpx.Response:
+                    body: bytes | AsyncIterator[bytes] = b"", upload_id: str | None = None) -> httpx.Response:
         path = self._path(key)
         signed = sign_headers(self._target.credentials, self._target.region, method, self._host, path, query,
                               headers or {})
@@ -128,6 +138,8 @@ class S3ResumableUploads:
         if code == "NoSuchUpload" and upload_id is not None:
             raise UploadNotFound(key, upload_id)
         detail = f"{method} {key!r}: HTTP {response.status_code} {code} {message}".strip()
+        if code in _DAMAGED:
+            raise DamagedInTransit(f"{detail}: the part's bytes did not match their checksum on arrival")
         if response.status_code >= 500 or code in {"InternalError", "SlowDown", "ServiceUnavailable"}:
             raise BackendUnavailable("storage:s3", detail)
         raise StorageError(f"multipart upload on {self._target.base_url}: {detail}")
@@ -151,16 +163,16 @@ class S3ResumableUploads:
             raise StorageError(f"CreateMultipartUpload of {key!r} answered without an UploadId")
         return upload_id
 
-    async def put_part(self, key: str, upload_id: str, number: int, data: bytes,
+    async def put_part(self, key: str, upload_id: str, number: int, data: bytes | memoryview,
                        *, md5: bytes | None = None) -> UploadedPart:
         validate_key(key)
         if not 1 <= number <= self.max_parts:
             raise StorageError(f"part number {number} is out of range; accepted: 1..{self.max_parts}")
-        headers: dict[str, str] = {}
+        headers = {"Content-Length": str(len(data))}
         if md5 is not None:
             headers["Content-MD5"] = base64.b64encode(md5).decode()
         response = await self._call("PUT", key, {"partNumber": str(number), "uploadId": upload_id},
-                                    headers=headers, body=data, upload_id=upload_id)
+                                    headers=headers, body=_slices(data), upload_id=upload_id)
         return UploadedPart(number, _unquote_etag(response.headers.get("etag")))
 
     async def complete(self, key: str, upload_id: str, parts: Sequence[UploadedPart]) -> CompletedUpload:

@@ -50,7 +50,7 @@ class RunningDigests:
         self.size += len(data)
 
 
-async def sha256_and_part_md5(running: RunningDigests, part: bytes) -> bytes:
+async def sha256_and_part_md5(running: RunningDigests, part: bytes | memoryview) -> bytes:
     """Feed ``part`` to the object's SHA-256 and return the part's own MD5 digest, in parallel."""
     md5 = hashlib.md5()
     await _update_all((running.sha256, md5), part)

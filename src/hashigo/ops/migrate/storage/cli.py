@@ -86,7 +86,8 @@ def copy_command(
     journal: JournalOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan; copy nothing.")] = False,
     delete_extraneous: Annotated[bool, typer.Option(
-        "--delete-extraneous", help="Delete destination objects (matching the filters) that the source does not have.")] = False,
+        "--delete-extraneous",
+        help="Delete destination objects (matching the filters) that the source does not have.")] = False,
     yes_delete_extraneous: Annotated[bool, typer.Option("--yes-delete-extraneous",
                                                         help="Confirm --delete-extraneous.")] = False,
     json_output: JsonOpt = False,
@@ -122,9 +123,11 @@ def copy_command(
 async def _copy(source: Endpoint, destination: Endpoint, journal_path: Path, key_filter: KeyFilter,
                 options: RunOptions, json_output: bool) -> MigrationReport:
     from hashigo.ops.migrate.storage.engine import run_copy
+    from hashigo.ops.migrate.storage.heap import keep_large_buffers_off_the_heap
     from hashigo.ops.migrate.storage.journal import Journal
     from hashigo.ops.migrate.storage.progress import RichProgress
 
+    keep_large_buffers_off_the_heap()
     journal = Journal(journal_path, source.identity(), destination.identity())
     src_store, dst_store = source.open(), destination.open()
     report = MigrationReport(source.url, destination.url, str(journal_path), options.copy.verify)

@@ -12,6 +12,7 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from hashigo.errors import BackendUnavailable, ConfigError, HashigoError
@@ -34,7 +35,7 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
 def fail(message: str, code: int) -> NoReturn:
-    err.print(f"[red]hashigo:[/red] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[red]hashigo:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

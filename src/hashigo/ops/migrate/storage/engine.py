@@ -22,9 +22,9 @@ from hashigo.ops.migrate.storage.journal import Journal, SourceIdentity
 from hashigo.ops.migrate.storage.report import Failure, MigrationReport
 from hashigo.ops.migrate.storage.transfer import CopySettings, ObjectCopier
 from hashigo.storage import ObjectInfo, ObjectStore
-from hashigo.storage.multipart import resumable_uploads
+from hashigo.storage.multipart import DamagedInTransit, resumable_uploads
 
-_TRANSIENT = (BackendUnavailable, TransientCopyError)
+_TRANSIENT = (BackendUnavailable, TransientCopyError, DamagedInTransit)
 
 
 class Progress(Protocol):

@@ -1,4 +1,4 @@
-"""Cutting a source stream into upload parts of one fixed size (the last one shorter)."""
+"""Cutting a source stream into upload parts of one fixed size (the last one shorter), in reused buffers."""
 
 from __future__ import annotations
 
@@ -14,27 +14,46 @@ def choose_part_size(size: int, wanted: int, minimum: int, max_parts: int) -> in
     return needed if needed < MIB else -(-needed // MIB) * MIB
 
 
+class BufferPool:
+    """Part buffers, handed out again once a part is acknowledged.
+
+    A fresh ``bytes`` per part would allocate and free tens of MiB each time; glibc then raises its
+    mmap threshold and serves those sizes from its heap, which fragments, so the process's memory
+    crept up with the object's size. Reused buffers keep it flat. The pool holds no more buffers
+    than were in use at once, which the run's memory budget bounds.
+    """
+
+    def __init__(self) -> None:
+        self._free: dict[int, list[bytearray]] = {}
+
+    def take(self, size: int) -> bytearray:
+        free = self._free.get(size)
+        return free.pop() if free else bytearray(size)
+
+    def give(self, buffer: bytearray) -> None:
+        self._free.setdefault(len(buffer), []).append(buffer)
+
+
 class PartReader:
-    """Whole parts from a stream of chunks of any size; holds at most one part plus one chunk."""
+    """Fills one buffer per part from a stream of chunks of any size; keeps no copy of its own."""
 
     def __init__(self, chunks: AsyncIterator[bytes], part_size: int) -> None:
         self._chunks = chunks
         self._part_size = part_size
-        self._buffer = bytearray()
-        self._ended = False
+        self._pending: memoryview | None = None
 
-    async def next_part(self) -> bytes | None:
-        while len(self._buffer) < self._part_size and not self._ended:
-            try:
-                chunk = await anext(self._chunks)
-            except StopAsyncIteration:
-                self._ended = True
-                break
-            if not self._buffer and len(chunk) == self._part_size:
-                return bytes(chunk)  # the common case on aligned chunks: no copy into the buffer
-            self._buffer += chunk
-        if not self._buffer:
-            return None
-        part = bytes(self._buffer[: self._part_size])
-        del self._buffer[: self._part_size]
-        return part
+    async def next_part(self, buffer: bytearray) -> memoryview | None:
+        """The next part, as a view of ``buffer`` (at least ``part_size`` long); None at the end."""
+        target = memoryview(buffer)
+        filled = 0
+        while filled < self._part_size:
+            if self._pending is None:
+                try:
+                    self._pending = memoryview(await anext(self._chunks)).cast("B")
+                except StopAsyncIteration:
+                    break
+            take = min(len(self._pending), self._part_size - filled)
+            target[filled:filled + take] = self._pending[:take]
+            self._pending = self._pending[take:] if take < len(self._pending) else None
+            filled += take
+        return target[:filled] if filled else None

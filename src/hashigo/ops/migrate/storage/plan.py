@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hashigo.ops.migrate.storage.filters import KeyFilter
@@ -106,15 +107,15 @@ async def make_plan(source: ObjectStore, destination: ObjectStore, journal: Jour
 
 
 def print_plan(console: Console, report: PlanReport, *, sample: int = 5) -> None:
-    table = Table(title=f"plan: {report.source} → {report.destination}", title_justify="left")
+    table = Table(title=escape(f"plan: {report.source} → {report.destination}"), title_justify="left")
     for column, justify in (("", "left"), ("objects", "right"), ("bytes", "right"), ("e.g.", "left")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     rows = (("copy (new)", report.new), ("copy (replaces a destination object)", report.overwrite),
             ("copy again (changed at source)", report.changed), ("skip (done, unchanged)", report.up_to_date),
             ("extraneous at destination", report.extraneous))
     for label, bucket in rows:
-        table.add_row(label, f"{bucket.objects:,}", human_bytes(bucket.bytes), ", ".join(bucket.keys[:sample]))
+        table.add_row(label, f"{bucket.objects:,}", human_bytes(bucket.bytes), escape(", ".join(bucket.keys[:sample])))
     console.print(table)
     minutes, seconds = divmod(int(report.estimated_seconds + 0.5), 60)
     console.print(f"estimated time: {minutes}m{seconds:02d}s ({report.estimate_basis}); "
-                  f"uploads to resume: {report.resumable_uploads}; journal: {report.journal}", highlight=False)
+                  f"uploads to resume: {report.resumable_uploads}; journal: {escape(report.journal)}", highlight=False)

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 MAX_LISTED = 10_000
@@ -69,7 +70,7 @@ def human_bytes(size: float) -> str:
 
 
 def print_report(console: Console, report: MigrationReport, *, failures_shown: int = 50) -> None:
-    table = Table(title=f"{report.source} → {report.destination}", show_header=True, title_justify="left")
+    table = Table(title=escape(f"{report.source} → {report.destination}"), show_header=True, title_justify="left")
     table.add_column("")
     table.add_column("objects", justify="right")
     table.add_column("bytes", justify="right")
@@ -83,17 +84,18 @@ def print_report(console: Console, report: MigrationReport, *, failures_shown: i
     rate = human_bytes(report.copied_bytes / report.seconds) + "/s" if report.seconds > 0 else "-"
     verified = ", ".join(f"{n:,} by {how}" for how, n in sorted(report.verified_by.items())) or "nothing copied"
     console.print(f"{report.seconds:.1f}s, {rate}; verified: {verified}; retries: {report.retries}; "
-                  f"parts uploaded {report.parts_uploaded}, reused {report.parts_reused}; journal {report.journal}",
+                  f"parts uploaded {report.parts_uploaded}, reused {report.parts_reused}; "
+                  f"journal {escape(report.journal)}",
                   highlight=False)
     if report.not_deleted_reason:
-        console.print(f"[yellow]extraneous objects not deleted:[/yellow] {report.not_deleted_reason}")
+        console.print(f"[yellow]extraneous objects not deleted:[/yellow] {escape(report.not_deleted_reason)}")
     if report.failures:
         failed = Table(title="failed objects", title_justify="left")
         failed.add_column("key")
         failed.add_column("attempts", justify="right")
         failed.add_column("reason")
         for failure in report.failures[:failures_shown]:
-            failed.add_row(failure.key, str(failure.attempts), failure.reason)
+            failed.add_row(escape(failure.key), str(failure.attempts), escape(failure.reason))
         console.print(failed)
         if len(report.failures) > failures_shown:
             console.print(f"… and {len(report.failures) - failures_shown} more (--json lists them all)")

@@ -31,7 +31,7 @@ from hashigo.ops.migrate.storage.checksums import (
 )
 from hashigo.ops.migrate.storage.errors import SourceChanged, SourceTruncated, SourceVanished, VerificationFailed
 from hashigo.ops.migrate.storage.journal import Journal, PartRecord, SourceIdentity, UploadRecord, normalise_etag
-from hashigo.ops.migrate.storage.parts import PartReader, choose_part_size
+from hashigo.ops.migrate.storage.parts import BufferPool, PartReader, choose_part_size
 from hashigo.storage import ObjectInfo, ObjectNotFound, ObjectStore, ObjectStream
 from hashigo.storage.multipart import ResumableUploads, UploadedPart, UploadNotFound
 
@@ -72,6 +72,7 @@ class ObjectCopier:
         self._journal = journal
         self._settings = settings
         self._budget = budget
+        self._pool = BufferPool()
 
     def method_for(self, size: int) -> str:
         if size <= self._settings.multipart_threshold:
@@ -203,18 +204,26 @@ class ObjectCopier:
             reader = PartReader(aiter(stream), part_size)
             while True:
                 held = await self._budget.acquire(part_size)
-                part = await reader.next_part()
+                buffer = self._pool.take(part_size)
+                try:
+                    part = await reader.next_part(buffer)
+                    md5 = await sha256_and_part_md5(running, part) if part is not None else b""
+                except BaseException:
+                    self._release(held, buffer)
+                    raise
                 if part is None:
-                    self._budget.release(held)
+                    self._release(held, buffer)
                     break
-                md5 = await sha256_and_part_md5(running, part)
                 part_md5s.append(md5)
-                await sender.send(len(part_md5s), part, md5, held)
+                await sender.send(len(part_md5s), part, md5, _Held(held, buffer))  # it owns the buffer now
             if running.size != stream.info.size:
                 raise SourceTruncated(f"{item.key!r}: the source sent {running.size} of {stream.info.size} bytes")
             await sender.drain()
         except SourceChanged:
             await self._forget_upload(item.key, record.upload_id)
+            raise
+        except Exception:
+            await sender.settle()  # parts already on their way are worth recording for the next attempt
             raise
         finally:
             await sender.cancel()
@@ -227,6 +236,10 @@ class ObjectCopier:
         return Copied(identity, identity.size, sha256, verified_by, dst_etag, sender.uploaded, sender.reused)
 
 
+    def _release(self, held: int, buffer: bytearray) -> None:
+        self._pool.give(buffer)
+        self._budget.release(held)
+
     async def _forget_upload(self, key: str, upload_id: str) -> None:
         assert self._uploads is not None
         self._journal.drop_upload(key)
@@ -234,6 +247,14 @@ class ObjectCopier:
             await self._uploads.abort(key, upload_id)
         except Exception:  # best effort: the journal no longer points at it, which is what matters
             return
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """What a part in flight holds until it is acknowledged: its share of the budget and its buffer."""
+
+    amount: int
+    buffer: bytearray
 
 
 class _PartSender:
@@ -251,21 +272,26 @@ class _PartSender:
         self.uploaded = 0
         self.reused = 0
 
-    async def send(self, number: int, part: bytes, md5: bytes, held: int) -> None:
+    async def send(self, number: int, part: memoryview, md5: bytes, held: _Held) -> None:
         known = self._record.parts.get(number)
         if known is not None and known.md5 == md5.hex() and known.size == len(part):
-            self._copier._budget.release(held)
+            self._copier._release(held.amount, held.buffer)
             self.reused += 1
             self._progress(len(part))
             return
         if known is not None:
+            self._copier._release(held.amount, held.buffer)
             raise SourceChanged(f"{self._key!r}: part {number} differs from the one uploaded before")
-        self._raise_failures()
-        await self._slots.acquire()
+        try:
+            self._raise_failures()
+            await self._slots.acquire()
+        except BaseException:
+            self._copier._release(held.amount, held.buffer)
+            raise
         task = asyncio.create_task(self._put(number, part, md5, held))
         self._tasks.add(task)
 
-    async def _put(self, number: int, part: bytes, md5: bytes, held: int) -> None:
+    async def _put(self, number: int, part: memoryview, md5: bytes, held: _Held) -> None:
         try:
             result = await self._uploads.put_part(self._key, self._record.upload_id, number, part, md5=md5)
             if is_plain_md5(result.etag) and result.etag != md5.hex():
@@ -277,7 +303,7 @@ class _PartSender:
             self.uploaded += 1
             self._progress(len(part))
         finally:
-            self._copier._budget.release(held)
+            self._copier._release(held.amount, held.buffer)
             self._slots.release()
 
     def _raise_failures(self) -> None:
@@ -291,6 +317,10 @@ class _PartSender:
             for task in done:
                 self._tasks.discard(task)
                 task.result()
+
+    async def settle(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def cancel(self) -> None:
         for task in self._tasks:

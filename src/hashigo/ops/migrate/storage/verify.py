@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hashigo.errors import BackendUnavailable, HashigoError
@@ -131,7 +132,7 @@ async def run_verify(source: ObjectStore, destination: ObjectStore, key_filter: 
 
 def print_verify(console: Console, report: VerifyReport, *, shown: int = 50) -> None:
     verdict = "[green]no differences[/green]" if report.ok else f"[red]{len(report.differences)} differences[/red]"
-    console.print(f"{report.source} → {report.destination}: {report.compared:,} objects compared "
+    console.print(f"{escape(report.source)} → {escape(report.destination)}: {report.compared:,} objects compared "
                   f"({human_bytes(report.compared_bytes)}) by SHA-256 of both sides in {report.seconds:.1f}s; "
                   f"{verdict}", highlight=False)
     if report.differences:
@@ -139,7 +140,7 @@ def print_verify(console: Console, report: VerifyReport, *, shown: int = 50) -> 
         for column in ("key", "kind", "detail"):
             table.add_column(column)
         for difference in sorted(report.differences, key=lambda d: d.key)[:shown]:
-            table.add_row(difference.key, difference.kind, difference.detail)
+            table.add_row(escape(difference.key), difference.kind, escape(difference.detail))
         console.print(table)
         if len(report.differences) > shown:
             console.print(f"… and {len(report.differences) - shown} more (--json lists them all)")
