@@ -66,7 +66,7 @@ MemOpt = Annotated[str, typer.Option("--maintenance-work-mem",
 
 
 def _options(jobs: int, chunk_mb: int, include: list[str] | None, into_existing: bool, journal: Path | None,
-             maintenance_work_mem: str = "256MB") -> Options:
+             maintenance_work_mem: str = "") -> Options:
     return Options(jobs=jobs, chunk_mb=chunk_mb, include_schemas=tuple(include or ()), into_existing=into_existing,
                    journal=journal, maintenance_work_mem=maintenance_work_mem or None)
 
@@ -128,7 +128,7 @@ def schema_command(source: Source, target: Target,
                    section: Annotated[Section, typer.Option(help="pre-data before the copy, post-data after it.")]
                    = Section.pre_data,
                    jobs: JobsOpt = 4, include_schema: IncludeOpt = None, into_existing: ExistingOpt = False,
-                   journal: JournalOpt = None, maintenance_work_mem: MemOpt = "256MB",
+                   journal: JournalOpt = None, maintenance_work_mem: MemOpt = "",
                    json_output: JsonOpt = False) -> None:
     """Create the schema on the target: tables and types (pre-data) or indexes, constraints, triggers (post-data)."""
     options = _options(jobs, 256, include_schema, into_existing, journal, maintenance_work_mem)
@@ -161,7 +161,7 @@ def verify_command(source: Source, target: Target, jobs: JobsOpt = 4, chunk_mb: 
 @db_migrate_app.command("run")
 def run_command(source: Source, target: Target, jobs: JobsOpt = 4, chunk_mb: ChunkOpt = 256,
                 include_schema: IncludeOpt = None, into_existing: ExistingOpt = False, journal: JournalOpt = None,
-                maintenance_work_mem: MemOpt = "256MB", json_output: JsonOpt = False) -> None:
+                maintenance_work_mem: MemOpt = "", json_output: JsonOpt = False) -> None:
     """preflight → schema (pre-data) → copy → indexes and constraints → verify. Run it again to resume."""
     options = _options(jobs, chunk_mb, include_schema, into_existing, journal, maintenance_work_mem)
     result = _with_migration(source, target, options, json_output, lambda m: m.run())

@@ -67,15 +67,28 @@ class Copier:
         self._lock = threading.Lock()
         self._remaining: dict[str, int] = {}
 
+    def expect(self, units: list[Unit]) -> None:
+        for unit in units:
+            self._remaining[unit.table.key] = self._remaining.get(unit.table.key, 0) + 1
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            conn.close()
+
     def run(self, units: list[Unit], *, dirty: set[str]) -> CopyStats:
         """Copy every unit; units in ``dirty`` may hold rows already and are cleared first."""
         stats = CopyStats(units=len(units))
-        for unit in units:
-            self._remaining[unit.table.key] = self._remaining.get(unit.table.key, 0) + 1
+        self.expect(units)
         started = time.monotonic()
         try:
             with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="copy") as pool:
-                futures = [pool.submit(self._copy_unit, u, u.id in dirty, stats) for u in units]
+                futures = [pool.submit(self.copy_unit, u, u.id in dirty, stats) for u in units]
                 done, _ = wait(futures, return_when=FIRST_EXCEPTION)
                 failed = [f for f in done if f.exception() is not None]
                 if failed:
@@ -86,9 +99,7 @@ class Copier:
                     assert error is not None
                     raise error
         finally:
-            self._stop.set()
-            for conn in self._opened:
-                conn.close()
+            self.close()
         stats.seconds = time.monotonic() - started
         return stats
 
@@ -102,7 +113,7 @@ class Copier:
             self._local.pair = pair
         return pair
 
-    def _copy_unit(self, unit: Unit, dirty: bool, stats: CopyStats) -> None:
+    def copy_unit(self, unit: Unit, dirty: bool, stats: CopyStats) -> None:
         if self._stop.is_set():
             return
         src, dst = self._connections()

@@ -97,6 +97,11 @@ class Journal:
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO steps VALUES (?, ?, ?)", (name, _now(), detail))
 
+    def steps_named(self, prefix: str) -> list[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT name FROM steps WHERE substr(name, 1, ?) = ?", (len(prefix), prefix))
+            return [r[0] for r in rows.fetchall()]
+
     def clear_step(self, name: str) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM steps WHERE name = ?", (name,))

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from hashigo.ops.migrate.db import finish, loadprep, schema, units
 from hashigo.ops.migrate.db import preflight as checks
+from hashigo.ops.migrate.db import schema, transfer, units
 from hashigo.ops.migrate.db.catalog import Catalog, excluded_schemas, read_catalog, user_relations
-from hashigo.ops.migrate.db.copy import Copier, exported_snapshot
+from hashigo.ops.migrate.db.copy import exported_snapshot
 from hashigo.ops.migrate.db.endpoints import Endpoint, connect, parse_endpoint
 from hashigo.ops.migrate.db.errors import BadInput, PreflightBlocked
 from hashigo.ops.migrate.db.journal import Journal, default_journal_path
@@ -41,7 +41,7 @@ class Options:
     into_existing: bool = False
     journal: Path | None = None
     data_dir: Path = Path(".hashigo")
-    maintenance_work_mem: str | None = "256MB"
+    maintenance_work_mem: str | None = None
 
 
 class Migration:
@@ -107,89 +107,25 @@ class Migration:
             schema.dump_schema(tools, self.source, self.archive, catalog, snapshot)
             entries = schema.toc(tools, self.archive, self.source)
             skipped = schema.write_use_list(entries, schema.unreachable_objects(src, catalog.excluded_present),
-                                            self._use_list())
+                                            self.use_list)
             extensions = schema.create_extensions(dst, catalog)
         self.reporter.phase("schema (pre-data)", len(entries), in_bytes=False)
-        result = schema.restore(tools, self.target, self.archive, self._use_list(), section="pre-data", jobs=1,
+        result = schema.restore(tools, self.target, self.archive, self.use_list, section="pre-data", jobs=1,
                                 tolerate_existing=self.options.into_existing, reporter=self.reporter)
         self.reporter.end_phase()
         self.journal.mark_step("schema-pre")
         return {"step": "schema-pre", "extensions_created": extensions, "skipped": skipped,
                 "already_existed": result.tolerated}
 
-    def _use_list(self) -> Path:
+    @property
+    def use_list(self) -> Path:
         return self.archive.with_suffix(".list")
 
     def post_data(self) -> dict[str, Any]:
-        if self.journal.step_done("post-data"):
-            return {"step": "post-data", "skipped": "done in an earlier run"}
-        if not self.archive.exists():
-            raise BadInput(f"no schema archive at {self.archive}: run `schema` (pre-data) with this journal first")
-        resumed = self.journal.step_done("post-data-started")
-        self.journal.mark_step("post-data-started")
-        with self.connections() as (src, _dst):
-            tools = find_client_tools(self.catalog(src).server_version // 10000)
-        entries = sum(1 for line in self._use_list().read_text().splitlines() if line and not line.startswith(";"))
-        self.reporter.phase("indexes and constraints", entries, in_bytes=False)
-        result = schema.restore(tools, self.target, self.archive, self._use_list(), section="post-data",
-                                jobs=self.options.jobs, tolerate_existing=resumed or self.options.into_existing,
-                                reporter=self.reporter, maintenance_work_mem=self.options.maintenance_work_mem)
-        self.reporter.end_phase()
-        with self.connections() as (src, dst):
-            catalog = self.catalog(src)
-            sequences = finish.copy_sequences(src, dst, catalog)
-            views = finish.refresh_materialized_views(src, dst, catalog.schemas)
-        self.journal.mark_step("post-data")
-        return {"step": "post-data", "sequences_set": sequences, "materialized_views_refreshed": views,
-                "already_existed": result.tolerated}
+        return transfer.post_only(self)
 
-    # copy --------------------------------------------------------------------
-    def copy(self, snapshot: str | None = None, binary: bool | None = None) -> dict[str, Any]:
-        if not self.journal.step_done("schema-pre"):
-            raise BadInput("the target has no schema from this migration yet: run `schema` first (or `run`)")
-        with self.connections() as (src, dst):
-            catalog = self.catalog(src)
-            if binary is None:
-                binary = catalog.server_version // 10000 == int(dst.info.server_version) // 10000
-            planned = self.journal.units()
-            if planned:
-                todo_units = units.from_journal(planned, catalog)
-            else:
-                todo_units = units.plan(src, catalog, self.options.chunk_mb * 1024 * 1024)
-                units.record(self.journal, todo_units)
-            states = {r.id: r.state for r in self.journal.units()}
-            todo = [u for u in todo_units if states.get(u.id) != "done"]
-            self._refuse_rows_in_the_way(dst, todo, states)
-            keys = sorted({u.table.key for u in todo})
-            if self.options.into_existing:
-                loadprep.prepare(dst, self.journal, keys)
-        dirty = {u.id for u in todo if states.get(u.id) == "started"}
-        self.reporter.phase("copy", sum(u.est_bytes for u in todo), in_bytes=True)
-        # A shared snapshot only means something when every unit is copied under it.
-        shared = snapshot if not dirty and len(todo) == len(todo_units) else None
-        copier = Copier(self.source, self.target, jobs=self.options.jobs, binary=binary, journal=self.journal,
-                        reporter=self.reporter, snapshot=shared)
-        stats = copier.run(todo, dirty=dirty)
-        self.reporter.end_phase()
-        if self.options.into_existing:
-            with connect(self.target) as dst:
-                loadprep.restore(dst, self.journal)
-        self.journal.mark_step("copy")
-        return {"step": "copy", "units": len(todo_units), "copied_units": len(todo),
-                "resumed_units_skipped": len(todo_units) - len(todo), "rows": stats.rows, "bytes": stats.bytes,
-                "seconds": round(stats.seconds, 3), "format": "binary" if binary else "text",
-                "consistent_snapshot": copier.snapshot is not None}
-
-    def _refuse_rows_in_the_way(self, dst: psycopg.Connection, todo: list[units.Unit], states: dict[str, str]) -> None:
-        """--into-existing never truncates a table that held rows before this migration touched it."""
-        if not self.options.into_existing:
-            return
-        for unit in todo:
-            if states.get(unit.id) == "pending" and not unit.chunked:
-                row = dst.execute(f"SELECT EXISTS (SELECT 1 FROM ONLY {unit.table.qname})").fetchone()
-                if row and row[0]:
-                    raise BadInput(f"{unit.table.key} already has rows on the target; hashigo does not overwrite "
-                                   f"them — empty it yourself or leave it out")
+    def copy(self, snapshot: str | None = None) -> dict[str, Any]:
+        return transfer.copy_only(self, snapshot)
 
     # verify ------------------------------------------------------------------
     def _verify_units(self, src: psycopg.Connection, catalog: Catalog) -> list[units.Unit]:
@@ -212,23 +148,23 @@ class Migration:
             check_units = self._verify_units(src, catalog)
             schema_diff = compare_schemas(src, dst, catalog.schemas, self.excluded, catalog.sequences)
         self.reporter.phase("verify", 2 * sum(u.est_bytes for u in check_units), in_bytes=True)
-        hasher = Hasher(self.source, self.target, jobs=self.options.jobs, modern=modern, reporter=self.reporter)
-        checks = hasher.check(check_units)
+        hasher = Hasher(self.source, self.target, modern=modern, reporter=self.reporter)
+        checks = hasher.check(check_units, self.options.jobs)
         self.reporter.end_phase()
-        report = VerifyReport(checks, schema_diff)
-        report.modern = modern
-        return report
+        return VerifyReport(checks, schema_diff, modern=modern)
 
     def verify(self) -> VerifyReport:
         started = time.monotonic()
         report = self._hash_and_compare()
-        modern = report.modern
-        for check in report.differing[:SHOWN_DRILLS]:
-            if check.target_rows >= 0:
-                report.drills[check.unit.label] = drill(self.source, self.target, check.unit, modern)
+        self._drill(report)
         report.seconds = time.monotonic() - started
         self.journal.mark_step("verify", "ok" if report.ok else "differences")
         return report
+
+    def _drill(self, report: VerifyReport) -> None:
+        for check in report.differing[:SHOWN_DRILLS]:
+            if check.target_rows >= 0:
+                report.drills[check.unit.label] = drill(self.source, self.target, check.unit, report.modern)
 
     # cutover and rollback (cutover.py) ---------------------------------------
     def cutover(self, *, sessions: str, wait_seconds: float, show_password: bool) -> dict[str, Any]:
@@ -246,16 +182,27 @@ class Migration:
         started = time.monotonic()
         steps: dict[str, Any] = {"preflight": self._require_preflight().as_dict()}
         fresh = not self.journal.step_done("schema-pre")
-        if fresh:
-            with exported_snapshot(self.source) as snapshot:
-                steps["schema_pre"] = self.schema_pre(snapshot)
-                steps["copy"] = self.copy(snapshot)
-        else:
-            steps["schema_pre"] = self.schema_pre()
-            steps["copy"] = self.copy()
-        steps["post_data"] = self.post_data()
-        report = self.verify()
+        with exported_snapshot(self.source) if fresh else nullcontext(None) as snapshot:
+            steps["schema_pre"] = _timed(lambda: self.schema_pre(snapshot))
+            steps["copy"], steps["post_data"], moved = transfer.copy_post_verify(self, snapshot)
+        report = self._report(moved.checks, started=time.monotonic())
         steps["verify"] = report.as_dict()
         return {"ok": report.ok, "seconds": round(time.monotonic() - started, 3), "steps": steps,
                 "journal": str(self.journal.path), "verify_report": report}
 
+    def _report(self, checks: list[UnitCheck], started: float) -> VerifyReport:
+        """Rows were hashed during the copy; add the schema comparison and name the rows that differ."""
+        with self.connections() as (src, dst):
+            catalog = self.catalog(src)
+            modern = min(catalog.server_version, int(dst.info.server_version)) >= 140000
+            schema_diff = compare_schemas(src, dst, catalog.schemas, self.excluded, catalog.sequences)
+        report = VerifyReport(checks, schema_diff, modern=modern)
+        self._drill(report)
+        report.seconds = time.monotonic() - started
+        return report
+
+
+def _timed(step: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    started = time.monotonic()
+    result = step()
+    return {**result, "seconds": round(time.monotonic() - started, 3)}

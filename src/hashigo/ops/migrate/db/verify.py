@@ -54,19 +54,29 @@ def row_hash_expr(table: Table, modern: bool) -> str:
     return f"hashtextextended(ROW({columns})::text, 0)"  # servers before 14
 
 
-def unit_hash_sql(unit: Unit, modern: bool) -> str:
-    return (f"SELECT count(*), coalesce(sum({row_hash_expr(unit.table, modern)}), 0)::text "
-            f"FROM ONLY {unit.table.qname} WHERE {unit.predicate}")
+def table_hash_sql(table_units: list[Unit], modern: bool) -> tuple[str, list[Unit]]:
+    """One scan of a table giving (bucket, rows, hash) per unit: chunks are width_bucket ranges of the key."""
+    table = table_units[0].table
+    expr = row_hash_expr(table, modern)
+    ordered = sorted(table_units, key=lambda u: (u.lo is not None, u.lo or 0))
+    if len(ordered) == 1:
+        return (f"SELECT 0, count(*), coalesce(sum({expr}), 0)::text FROM ONLY {table.qname} "
+                f"WHERE {ordered[0].predicate}"), ordered
+    bounds = ", ".join(str(int(u.lo)) for u in ordered[1:] if u.lo is not None)
+    key = quote_ident(table.pk[0])
+    return (f"SELECT width_bucket({key}::bigint, ARRAY[{bounds}]::bigint[]), count(*), "
+            f"coalesce(sum({expr}), 0)::text FROM ONLY {table.qname} GROUP BY 1"), ordered
 
 
 class Hasher:
-    """Hash units on both servers at once, ``jobs`` queries per server."""
+    """Hash tables on either server; the source side may read in the copy's exported snapshot."""
 
-    def __init__(self, source: Endpoint, target: Endpoint, *, jobs: int, modern: bool, reporter: Reporter) -> None:
+    def __init__(self, source: Endpoint, target: Endpoint, *, modern: bool, reporter: Reporter,
+                 snapshot: str | None = None) -> None:
         self.endpoints = {"source": source, "target": target}
-        self.jobs = max(1, jobs)
         self.modern = modern
         self.reporter = reporter
+        self.snapshot = snapshot
         self._local = threading.local()
         self._opened: list[psycopg.Connection] = []
         self._lock = threading.Lock()
@@ -80,31 +90,56 @@ class Hasher:
             self._local.conns = conns
         return conns[side]
 
-    def _hash(self, side: str, unit: Unit) -> tuple[int, str]:
+    def hash_table(self, side: str, table_units: list[Unit]) -> dict[str, tuple[int, str]]:
+        """rows and hash of each unit of one table, from one scan; (-1, 'missing') if the table is not there."""
+        sql, ordered = table_hash_sql(table_units, self.modern)
+        conn = self._conn(side)
         try:
-            row = self._conn(side).execute(unit_hash_sql(unit, self.modern)).fetchone()
+            if side == "source" and self.snapshot:
+                conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                conn.execute(f"SET TRANSACTION SNAPSHOT '{self.snapshot}'")
+            rows = conn.execute(sql).fetchall()
+            if side == "source" and self.snapshot:
+                conn.execute("COMMIT")
         except psycopg.errors.UndefinedTable:
-            return -1, "missing"
+            _end_transaction(conn)
+            return {u.id: (-1, "missing") for u in ordered}
         except psycopg.Error as exc:
-            raise MigrateDbError(f"verify of {unit.label} on the {side}: {str(exc).splitlines()[0]}") from None
-        assert row is not None
-        self.reporter.advance("verify", unit.est_bytes)
-        return int(row[0]), str(row[1])
+            _end_transaction(conn)
+            message = str(exc).splitlines()[0]
+            raise MigrateDbError(f"verify of {ordered[0].table.key} on the {side}: {message}") from None
+        found = {int(bucket): (int(count), str(total)) for bucket, count, total in rows}
+        self.reporter.advance("verify", sum(u.est_bytes for u in ordered))
+        return {u.id: found.get(index, (0, "0")) for index, u in enumerate(ordered)}
 
-    def check(self, units: list[Unit]) -> list[UnitCheck]:
+    def check(self, units: list[Unit], jobs: int) -> list[UnitCheck]:
+        """Every unit, both sides at once, one scan per table and side."""
+        by_table: dict[str, list[Unit]] = {}
+        for unit in units:
+            by_table.setdefault(unit.table.key, []).append(unit)
+        groups = sorted(by_table.values(), key=lambda g: -sum(u.est_bytes for u in g))
         try:
-            with ThreadPoolExecutor(max_workers=2 * self.jobs, thread_name_prefix="verify") as pool:
-                pending = [(u, pool.submit(self._hash, "source", u), pool.submit(self._hash, "target", u))
-                           for u in units]
-                results = []
-                for unit, src, dst in pending:
-                    (s_rows, s_hash), (t_rows, t_hash) = src.result(), dst.result()
-                    results.append(UnitCheck(unit, s_rows, s_hash, t_rows, t_hash))
-                return results
+            with ThreadPoolExecutor(max_workers=2 * max(1, jobs), thread_name_prefix="verify") as pool:
+                futures = [(pool.submit(self.hash_table, "source", g), pool.submit(self.hash_table, "target", g))
+                           for g in groups]
+                source: dict[str, tuple[int, str]] = {}
+                target: dict[str, tuple[int, str]] = {}
+                for src, dst in futures:
+                    source.update(src.result())
+                    target.update(dst.result())
         finally:
-            for conn in self._opened:
-                conn.close()
-            self._opened.clear()
+            self.close()
+        return [UnitCheck(u, *source[u.id], *target[u.id]) for u in units]
+
+    def close(self) -> None:
+        for conn in self._opened:
+            conn.close()
+        self._opened.clear()
+
+
+def _end_transaction(conn: psycopg.Connection) -> None:
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.execute("ROLLBACK")
 
 
 def drill(source: Endpoint, target: Endpoint, unit: Unit, modern: bool) -> RowDiff:
