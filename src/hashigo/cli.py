@@ -15,6 +15,7 @@ from rich.console import Console
 from hashigo import __version__
 from hashigo.errors import BackendUnavailable, ConfigError, HashigoError
 from hashigo.ops.check.cli import check_app
+from hashigo.ops.deploy.cli import deploy_app
 from hashigo.ops.migrate.cli import migrate_app
 from hashigo.ops.plan.cli import plan_app
 from hashigo.settings import Settings, load_settings
@@ -29,6 +30,7 @@ sessions_app = typer.Typer(help="The reference service's sessions: lifecycle and
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(plan_app, name="plan")
 app.add_typer(migrate_app, name="migrate")
+app.add_typer(deploy_app, name="deploy")
 app.add_typer(check_app, name="check")
 
 out = Console()
