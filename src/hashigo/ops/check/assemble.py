@@ -30,7 +30,7 @@ class ValuesSource:
 
     name = "values"
     target = "given values"
-    timeout = 1.0
+    timeout = request_timeout = 1.0
 
     def __init__(self, values: Mapping[str, float]) -> None:
         self.values = dict(values)

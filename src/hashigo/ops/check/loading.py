@@ -101,7 +101,7 @@ def validate(data: dict[str, Any], file: str) -> RulesFile:
 def problems(exc: ValidationError, file: str) -> list[str]:
     lines = []
     for error in exc.errors():
-        loc = tuple(error["loc"])
+        loc = tuple(part for part in error["loc"] if part != "[key]")
         message = str(error["msg"]).removeprefix("Value error, ")
         where = field_path(loc)
         if error["type"] == "extra_forbidden":
@@ -110,7 +110,8 @@ def problems(exc: ValidationError, file: str) -> list[str]:
         elif error["type"] == "missing":
             message = "required field is missing"
         elif error["type"] == "literal_error":
-            message = f"{message} (got {error.get('input')!r})"
+            expected = str((error.get("ctx") or {}).get("expected", "")).replace("'", "")
+            message = f"{error.get('input')!r} is not accepted; accepted: {expected}"
         elif error["type"] == "value_error" and message.split(": ", 1)[0] in accepted_fields((*loc, "?")):
             # A check across fields names the field it is about: "consider: must be at most required".
             field, message = message.split(": ", 1)

@@ -33,6 +33,9 @@ class Source(Protocol):
     target: str
     """Where it measures, without credentials."""
     timeout: float
+    """The whole sample, sleeps between reads included."""
+    request_timeout: float
+    """One request or connection."""
     provides: tuple[str, ...]
     """The metrics it reads when it works: a failure makes exactly these unmeasured."""
 
@@ -59,11 +62,21 @@ class Outcome:
                 "seconds": round(self.seconds, 3), "details": self.sample.details}
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    found: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in found and len(found) < 10:
+        found.append(current)
+        current = current.__cause__ or current.__context__
+    return found
+
+
 def reason(exc: BaseException, timeout: float) -> str:
-    """One line: what went wrong, in the words a person would look up."""
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+    """One line: what went wrong, in the words a person would look up (the root cause, not the wrapper)."""
+    chain = _chain(exc)
+    if any(isinstance(e, TimeoutError | asyncio.TimeoutError) for e in chain):
         return f"no answer within {timeout:g} s"
-    if isinstance(exc, ConnectionRefusedError):
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
         return "connection refused (is it running, on this host and port?)"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     kind = type(exc).__name__
@@ -75,12 +88,15 @@ def reason(exc: BaseException, timeout: float) -> str:
 async def measure(source: Source) -> Outcome:
     started = time.monotonic()
     try:
-        sample = await asyncio.wait_for(source.sample(), source.timeout)
+        async with asyncio.timeout(source.timeout):
+            sample = await source.sample()
         error = None
-    except asyncio.CancelledError:
-        raise
+    except TimeoutError as exc:
+        sample = Sample()
+        error = (f"no answer within {source.timeout:g} s" if exc.__cause__ is None and exc.__context__ is None
+                 else reason(exc, source.request_timeout))
     except Exception as exc:
-        sample, error = Sample(), reason(exc, source.timeout)
+        sample, error = Sample(), reason(exc, source.request_timeout)
     return Outcome(source.name, source.target, sample, error, time.monotonic() - started, source.provides)
 
 

@@ -109,7 +109,7 @@ def _row(row: list[str], at: int, amount: int, currency: int | None, where: str)
 class BillingSource:
     name = "billing"
     provides: tuple[str, ...] = ("bill_usd",)
-    timeout = 5.0
+    timeout = request_timeout = 5.0
 
     def __init__(self, *, monthly_usd: float | None = None, bill: Bill | None = None, target: str = "") -> None:
         self.monthly_usd = monthly_usd

@@ -24,7 +24,7 @@ class ObjectStoreSource:
         self.settings = settings
         self.target = strip_credentials(settings.url) + (
             f" (endpoint {settings.endpoint_url})" if settings.endpoint_url else "")
-        self.timeout = timeout_seconds
+        self.timeout = self.request_timeout = timeout_seconds
         self.progress = progress
 
     async def sample(self) -> Sample:

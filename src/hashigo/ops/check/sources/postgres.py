@@ -55,15 +55,16 @@ class PostgresSource:
     def __init__(self, url: str, *, timeout_seconds: float, queries: dict[str, str]) -> None:
         self.dsn = libpq_url(url)
         self.target = strip_credentials(self.dsn)
-        self.timeout = timeout_seconds
+        self.request_timeout = timeout_seconds
+        self.timeout = 3 * timeout_seconds  # connect, then a handful of statements each under the timeout
         self.queries = queries
         self.provides: tuple[str, ...] = ("db_connections", "db_size_gb", "db_cache_hit_pct", "db_longest_query_s",
                          "db_statement_mean_ms", *queries)
 
     async def sample(self) -> Sample:
-        statement_ms = int(self.timeout * 1000)
+        statement_ms = int(self.request_timeout * 1000)
         conn = await psycopg.AsyncConnection.connect(
-            self.dsn, autocommit=True, connect_timeout=max(2, int(self.timeout)),
+            self.dsn, autocommit=True, connect_timeout=max(2, int(self.request_timeout)),
             application_name="hashigo-check", options=f"-c statement_timeout={statement_ms}")
         try:
             sample = Sample()
@@ -157,7 +158,7 @@ class SqliteSource:
     def __init__(self, path: Path, timeout_seconds: float) -> None:
         self.path = path
         self.target = f"sqlite:///{path}"
-        self.timeout = timeout_seconds
+        self.timeout = self.request_timeout = timeout_seconds
 
     async def sample(self) -> Sample:
         if not self.path.exists():

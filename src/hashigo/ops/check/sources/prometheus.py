@@ -63,7 +63,8 @@ class PrometheusSource:
                  queries: dict[str, str], exclude_routes: tuple[str, ...]) -> None:
         self.target = url.rstrip("/")
         self.window = window
-        self.timeout = timeout_seconds
+        self.request_timeout = timeout_seconds
+        self.timeout = 2 * timeout_seconds  # the queries run at once
         self.queries = {**default_queries(window, selector, exclude_routes), **queries}
         self.provides: tuple[str, ...] = (*self.queries, "requests_per_day", "requests_month")
         self._client = httpx.AsyncClient(timeout=timeout_seconds)

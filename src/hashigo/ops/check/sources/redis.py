@@ -2,7 +2,7 @@
 
 Commands are counted by reading `total_commands_processed` twice, `sample_seconds` apart (in
 `--watch`, since the previous tick), and projecting the rate to 30 days, the way Upstash counts a
-monthly allowance. The check's own few INFO commands are included; they are noise at any real load.
+monthly allowance. The check reads INFO once per sample and leaves that one command out of the count.
 """
 
 from __future__ import annotations
@@ -29,38 +29,38 @@ class RedisSource:
         self.request_timeout = timeout_seconds
         self.sample_seconds = sample_seconds
         self.timeout = sample_seconds + 3 * timeout_seconds
-        self.previous: tuple[float, float, float] | None = None  # (monotonic time, commands, uptime)
+        self.previous: tuple[float, dict[str, Any]] | None = None  # (monotonic time, INFO)
         self._client: Any = aioredis.from_url(url, socket_timeout=timeout_seconds,
                                               socket_connect_timeout=timeout_seconds, decode_responses=True)
 
-    async def _counters(self) -> tuple[float, float, float]:
-        stats = await self._client.info("stats")
-        server = await self._client.info("server")
-        return time.monotonic(), float(stats["total_commands_processed"]), float(server.get("uptime_in_seconds", 0))
+    async def _read(self) -> tuple[float, dict[str, Any]]:
+        """One INFO (server, memory, stats...): one command, so the check's own share is known exactly."""
+        info = await self._client.info()
+        return time.monotonic(), info
 
     async def sample(self) -> Sample:
         before = self.previous
         if before is None:
-            before = await self._counters()
+            before = await self._read()
             await asyncio.sleep(self.sample_seconds)
-        memory = await self._client.info("memory")
-        stats = await self._client.info("stats")
-        after = await self._counters()
-        if after[2] < before[2] or after[1] < before[1]:  # restarted in between: count from its start
-            before = (after[0] - after[2], 0.0, 0.0)
+        after = await self._read()
         self.previous = after
-        used, limit = float(memory["used_memory"]), float(memory.get("maxmemory", 0) or 0)
+        info, earlier = after[1], before[1]
+        total, total_before = float(info["total_commands_processed"]), float(earlier["total_commands_processed"])
         seconds = max(after[0] - before[0], 1e-6)
-        commands = after[1] - before[1]
+        if float(info.get("uptime_in_seconds", 0)) < float(earlier.get("uptime_in_seconds", 0)) or total < total_before:
+            total_before, seconds = 0.0, max(float(info.get("uptime_in_seconds", 0)), 1.0)  # restarted in between
+        # The earlier INFO is counted once it has run: the check's own one command, not the app's.
+        commands = max(0.0, total - total_before - 1)
+        used, limit = float(info["used_memory"]), float(info.get("maxmemory", 0) or 0)
+        evicted = float(info.get("evicted_keys", 0))
         sample = Sample(details={"used_memory": int(used), "maxmemory": int(limit),
-                                 "maxmemory_policy": memory.get("maxmemory_policy"),
-                                 "evicted_keys": int(stats.get("evicted_keys", 0)),
+                                 "maxmemory_policy": info.get("maxmemory_policy"), "evicted_keys": int(evicted),
                                  "commands_in_sample": int(commands), "sample_seconds": round(seconds, 3)})
         sample.add(Reading("redis_memory_gb", used / 1e9, self.name,
                            f"{used:,.0f} bytes" + (f" of maxmemory {limit:,.0f}" if limit else ", no maxmemory set"),
                            limit / 1e9 if limit else None))
-        sample.add(Reading("redis_evicted_keys", float(stats.get("evicted_keys", 0)), self.name,
-                           f"policy {memory.get('maxmemory_policy', '?')}"))
+        sample.add(Reading("redis_evicted_keys", evicted, self.name, f"policy {info.get('maxmemory_policy', '?')}"))
         sample.add(Reading("redis_commands_month", commands / seconds * _MONTH, self.name,
                            f"{commands:,.0f} commands in {seconds:.1f} s, projected to 30 days"))
         return sample
