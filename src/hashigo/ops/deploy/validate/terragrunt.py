@@ -119,16 +119,22 @@ def check_tree(reports: dict[Path, tuple[FileReport, str]]) -> None:
     """All .tf and terragrunt.hcl files under one root, checked together."""
     modules: dict[Path, Module] = {}
     trees: dict[Path, dict[str, Any]] = {}
+    unparsed: set[Path] = set()
     for path, (report, text) in sorted(reports.items()):
         tree = parse(report, text)
         if tree is None:
+            unparsed.add(path.parent)
             continue
         trees[path] = tree
         if path.suffix == ".tf":
             module = modules.setdefault(path.parent, Module(path.parent))
             _collect(module, report, tree)
     for module in modules.values():
-        _check_module(module)
+        if module.path in unparsed:  # its declarations are incomplete: every reference check would mislead
+            for report, _ in module.bodies:
+                report.add("note", "references", "not checked: a file of this module does not parse")
+        else:
+            _check_module(module)
     units: dict[Path, tuple[dict[str, Any], Module | None]] = {}
     for path, tree in trees.items():
         if path.name == "terragrunt.hcl":
