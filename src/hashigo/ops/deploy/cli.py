@@ -132,8 +132,9 @@ def diff(
     from hashigo.ops.deploy.plan_input import computed_plan, load_plan
 
     try:
-        plan = load_plan(from_plan) if from_plan is not None else computed_plan(Path.cwd())
-        result = phase_diff(plan, from_phase, to_phase)
+        with err.status("planning and rendering both phases …") if not json_output else nullcontext():
+            plan = load_plan(from_plan) if from_plan is not None else computed_plan(Path.cwd())
+            result = phase_diff(plan, from_phase, to_phase)
     except DeployInputError as exc:
         _fail(exc.problems)
     if json_output:

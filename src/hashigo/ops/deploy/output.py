@@ -89,9 +89,8 @@ def print_diff(out: Console, result: dict[str, Any]) -> None:
                       highlight=False)
     if result["steps"]:
         steps = Table(title="migration steps (from the plan)")
-        for column in ("phases", "component", "action", "detail", "commands"):
+        for column in ("phases", "component", "action", "commands (details: --json)"):
             steps.add_column(column)
         for step in result["steps"]:
-            steps.add_row(step["phases"], step["component"], step["action"], step["detail"],
-                          "\n".join(step.get("commands") or []))
+            steps.add_row(step["phases"], step["component"], step["action"], "\n".join(step.get("commands") or []))
         out.print(steps)
