@@ -24,29 +24,29 @@ import yaml
 from hashigo.ops.deploy.validate.report import FileReport
 
 _META = {"count", "for_each", "depends_on", "lifecycle", "provider", "provisioner", "connection", "dynamic"}
-_REF = re.compile(r"(?<![\w.])(var|local|module|dependency)\.([A-Za-z0-9_-]+)"
+REF = re.compile(r"(?<![\w.])(var|local|module|dependency)\.([A-Za-z0-9_-]+)"
                   r"(?:\.([A-Za-z0-9_-]+)\.?([A-Za-z0-9_-]+)?)?")
 _RESOURCE_REF = re.compile(r"(?<![\w.])(data\.)?(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)")
-_TEMPLATE_VAR = re.compile(r"\$\{([a-z_]+)\}")
+TEMPLATE_VAR = re.compile(r"\$\{([a-z_]+)\}")
 
 
-def _label(key: str) -> str:
+def label(key: str) -> str:
     return key[1:-1] if len(key) >= 2 and key[0] == key[-1] == '"' else key
 
 
-def _strings(node: Any) -> list[str]:
+def strings(node: Any) -> list[str]:
     if isinstance(node, str):
         return [node]
     if isinstance(node, dict):
-        return [s for k, v in node.items() if not str(k).startswith("__") for s in _strings(v)]
+        return [s for k, v in node.items() if not str(k).startswith("__") for s in strings(v)]
     if isinstance(node, list):
-        return [s for item in node for s in _strings(item)]
+        return [s for item in node for s in strings(item)]
     return []
 
 
 def _expressions(node: Any) -> list[str]:
     """Only the expression parts: literal text (quoted strings without ${) cannot reference anything."""
-    return [s for s in _strings(node) if "${" in s]
+    return [s for s in strings(node) if "${" in s]
 
 
 @cache
@@ -74,8 +74,8 @@ def _check_arguments(report: FileReport, where: str, body: dict[str, Any], items
         if key == "dynamic":
             for block in value if isinstance(value, list) else [value]:
                 for name in block:
-                    if _label(name) not in allowed:
-                        report.error("provider arguments", f"{where}: dynamic block {_label(name)!r} is not a block "
+                    if label(name) not in allowed:
+                        report.error("provider arguments", f"{where}: dynamic block {label(name)!r} is not a block "
                                                            f"of this resource")
             continue
         if key not in allowed:
@@ -100,27 +100,27 @@ class Module:
     bodies: list[tuple[FileReport, dict[str, Any]]] = field(default_factory=list)
 
 
-def _collect(module: Module, report: FileReport, tree: dict[str, Any]) -> None:
+def collect(module: Module, report: FileReport, tree: dict[str, Any]) -> None:
     module.bodies.append((report, tree))
     for block in tree.get("variable", []):
         for name, body in block.items():
-            module.variables[_label(name)] = "default" in body
+            module.variables[label(name)] = "default" in body
     for block in tree.get("output", []):
-        module.outputs.update(_label(name) for name in block)
+        module.outputs.update(label(name) for name in block)
     for block in tree.get("locals", []):
         module.locals.update(k for k in block if not k.startswith("__"))
     for kind, target in (("resource", module.resources), ("data", module.data)):
         for block in tree.get(kind, []):
             for rtype, named in block.items():
-                target.update(f"{_label(rtype)}.{_label(n)}" for n in named if not n.startswith("__"))
+                target.update(f"{label(rtype)}.{label(n)}" for n in named if not n.startswith("__"))
 
 
-def _check_module(module: Module) -> None:
+def check_module(module: Module) -> None:
     pinned = pinned_arguments()
     for report, tree in module.bodies:
         report.ran("references")
         for text in _expressions(tree):
-            for kind, name, *_ in _REF.findall(text):
+            for kind, name, *_ in REF.findall(text):
                 if kind == "var" and name not in module.variables:
                     report.error("references", f"var.{name} is not a variable of module {module.path.name}")
                 if kind == "local" and name not in module.locals:
@@ -133,13 +133,13 @@ def _check_module(module: Module) -> None:
         for kind, section in (("resource", "resources"), ("data", "data_sources")):
             for block in tree.get(kind, []):
                 for rtype, named in block.items():
-                    items = pinned[section].get(_label(rtype))
+                    items = pinned[section].get(label(rtype))
                     for name, body in named.items():
                         if name.startswith("__"):
                             continue
-                        where = f"{_label(rtype)}.{_label(name)}"
+                        where = f"{label(rtype)}.{label(name)}"
                         if items is None:
-                            report.error("provider arguments", f"{where}: {_label(rtype)} is not in hashigo's pinned "
+                            report.error("provider arguments", f"{where}: {label(rtype)} is not in hashigo's pinned "
                                                                f"list of AWS {section.replace('_', ' ')}")
                         else:
                             _check_arguments(report, where, body, items)

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from hashigo.ops.deploy.validate.hcl import _REF, _TEMPLATE_VAR, Module, _check_module, _collect, _label, parse
+from hashigo.ops.deploy.validate.hcl import REF, TEMPLATE_VAR, Module, check_module, collect, label, parse, strings
 from hashigo.ops.deploy.validate.report import FileReport
 
 _FILE_CALL = re.compile(r'(templatefile|file)\("([^"]+)"(?:,\s*\{([^}]*)\})?\)')
@@ -44,7 +44,7 @@ def _check_files(report: FileReport, text: str, unit_dir: Path, local_values: di
             continue
         if function == "templatefile":
             given = set(re.findall(r"([a-z_]+)\s*=", variables))
-            missing = sorted(set(_TEMPLATE_VAR.findall(path.read_text(encoding="utf-8"))) - given)
+            missing = sorted(set(TEMPLATE_VAR.findall(path.read_text(encoding="utf-8"))) - given)
             if missing:
                 report.error("files read", f"{path.name}: template variables {missing} get no value here")
 
@@ -90,16 +90,16 @@ def _check_dependencies(report: FileReport, tree: dict[str, Any], unit_dir: Path
         for name, body in block.items():
             path = Path(os.path.normpath(unit_dir / _unquote(body.get("config_path", ""))))
             if path not in units:
-                report.error("terragrunt", f"dependency {_label(name)}: no Terragrunt unit at {path}")
+                report.error("terragrunt", f"dependency {label(name)}: no Terragrunt unit at {path}")
                 continue
             target = units[path][1]
-            declared[_label(name)] = target
+            declared[label(name)] = target
             for mocked in body.get("mock_outputs", {}) or {}:
                 if target is not None and mocked not in target.outputs:
-                    report.error("terragrunt", f"dependency {_label(name)}: mock output {mocked!r} is not an output "
+                    report.error("terragrunt", f"dependency {label(name)}: mock output {mocked!r} is not an output "
                                                f"of module {target.path.name}")
-    for text in [s for s in _strings_of(tree.get("inputs")) if "${" in s]:
-        for kind, name, attr, output in _REF.findall(text):
+    for text in [s for s in strings(tree.get("inputs")) if "${" in s]:
+        for kind, name, attr, output in REF.findall(text):
             if kind != "dependency":
                 continue
             if name not in declared:
@@ -107,12 +107,6 @@ def _check_dependencies(report: FileReport, tree: dict[str, Any], unit_dir: Path
             elif attr == "outputs" and declared[name] is not None and output not in declared[name].outputs:  # type: ignore[union-attr]
                 report.error("terragrunt", f"dependency.{name}.outputs.{output} is not an output of module "
                                            f"{declared[name].path.name}")  # type: ignore[union-attr]
-
-
-def _strings_of(node: Any) -> list[str]:
-    from hashigo.ops.deploy.validate.hcl import _strings
-
-    return _strings(node)
 
 
 def check_tree(reports: dict[Path, tuple[FileReport, str]]) -> None:
@@ -128,13 +122,13 @@ def check_tree(reports: dict[Path, tuple[FileReport, str]]) -> None:
         trees[path] = tree
         if path.suffix == ".tf":
             module = modules.setdefault(path.parent, Module(path.parent))
-            _collect(module, report, tree)
+            collect(module, report, tree)
     for module in modules.values():
         if module.path in unparsed:  # its declarations are incomplete: every reference check would mislead
             for report, _ in module.bodies:
                 report.add("note", "references", "not checked: a file of this module does not parse")
         else:
-            _check_module(module)
+            check_module(module)
     units: dict[Path, tuple[dict[str, Any], Module | None]] = {}
     for path, tree in trees.items():
         if path.name == "terragrunt.hcl":
