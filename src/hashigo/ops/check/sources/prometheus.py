@@ -32,7 +32,8 @@ def default_queries(window: str, selector: str, exclude_routes: tuple[str, ...])
     latency = "hashigo_http_request_duration_seconds"
     queries = {
         "request_rate": requests,
-        "error_rate_pct": f"100 * sum(rate(hashigo_http_requests_total{errors}[{window}])) / {requests}",
+        # No 5xx series at all is 0 errors, not "no data"; no requests at all stays no data.
+        "error_rate_pct": f"100 * (sum(rate(hashigo_http_requests_total{errors}[{window}])) or vector(0)) / {requests}",
         "latency_avg_ms": f"1000 * sum(rate({latency}_sum{sel}[{window}])) / sum(rate({latency}_count{sel}[{window}]))",
         "in_flight": f"sum(hashigo_http_requests_in_flight{_matchers(selector)})",
         "websockets": f"sum(hashigo_websocket_connections{_matchers(selector)})",
