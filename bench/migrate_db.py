@@ -8,6 +8,10 @@ on the same server: `pg_dump | psql` (seed 002 §5's procedure), `pg_dump -Fd -j
 -j N`, `pgcopydb clone` (when installed) and `hashigo migrate db run`, which also verifies every
 row on both sides and the schema. The order of the tools rotates from run to run; a CHECKPOINT
 precedes each one. Medians of the runs; ratio = hashigo's wall time / the tool's.
+
+The machine is shared, so besides wall time each run reports the CPU seconds it cost: the
+server's (every process of the postmaster, including exited backends, read from /proc) plus
+the clients' (pg_dump, psql, pgcopydb, hashigo). That figure does not depend on what else runs.
 Writes bench/results/migrate_db.json.
 """
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -122,8 +127,8 @@ def tool_runners(jobs: int, work: Path) -> dict[str, Callable[[str, str], dict[s
             raise RuntimeError(f"hashigo migrate db run failed ({proc.returncode}): {proc.stderr[-2000:]}")
         report = json.loads(proc.stdout)
         steps = report["steps"]
-        return {"verified": report["ok"], "copy_s": steps["copy"]["seconds"], "verify_s": steps["verify"]["seconds"],
-                "rows": steps["copy"]["rows"]}
+        return {"verified": report["ok"], "rows": steps["copy"]["rows"],
+                "copy_index_hash_s": steps["copy"]["seconds"], "slowest_tasks": steps["copy"].get("slowest_tasks")}
 
     runners: dict[str, Callable[[str, str], dict[str, Any]]] = {
         "pg_dump | psql": dump_psql, f"pg_dump -Fd -j{jobs} + pg_restore -j{jobs}": dump_restore}
@@ -133,12 +138,50 @@ def tool_runners(jobs: int, work: Path) -> dict[str, Callable[[str, str], dict[s
     return runners
 
 
+def _ticks(fields: list[str], *indexes: int) -> float:
+    return sum(int(fields[i]) for i in indexes) / os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def server_cpu(postmaster: int) -> float:
+    """CPU seconds of the server so far: the postmaster, its exited children and its live ones."""
+    total = _ticks(_stat(postmaster), 11, 12, 13, 14)  # utime, stime, cutime, cstime
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = _stat(int(entry.name))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if int(fields[1]) == postmaster:
+                total += _ticks(fields, 11, 12)
+    return total
+
+
+def client_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def postmaster_pid(admin: str) -> int | None:
+    with psycopg.connect(admin) as conn:
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+    try:
+        return int(_stat(int(row[0]))[1]) if row else None  # a backend's parent is the postmaster
+    except OSError:
+        return None  # the server runs elsewhere: no CPU figure
+
+
 def timed(admin: str, src: str, name: str, runner: Callable[[str, str], dict[str, Any]]) -> dict[str, Any]:
     target = "hashigo_bench_dst"
     _admin(admin, f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
     _admin(admin, f'CREATE DATABASE "{target}"')
     _admin(admin, "CHECKPOINT")
     dst = _db_url(admin, target)
+    postmaster = postmaster_pid(admin)
+    cpu_before = (server_cpu(postmaster) if postmaster else 0.0) + client_cpu()
     started = time.monotonic()
     try:
         extra = runner(src, dst)
@@ -147,7 +190,9 @@ def timed(admin: str, src: str, name: str, runner: Callable[[str, str], dict[str
         console.print(f"[red]{name} failed:[/red] {detail}")
         return {"seconds": None, "error": str(detail)}
     seconds = time.monotonic() - started
-    return {"seconds": seconds, "target_bytes": _size(dst), **extra}
+    time.sleep(1)  # let the backends exit, so the postmaster has counted them
+    cpu = (server_cpu(postmaster) if postmaster else 0.0) + client_cpu() - cpu_before
+    return {"seconds": seconds, "cpu_seconds": cpu if postmaster else None, "target_bytes": _size(dst), **extra}
 
 
 def main() -> None:
@@ -182,21 +227,24 @@ def report(args: argparse.Namespace, source_bytes: int, results: dict[str, list[
     ours = medians[ours_name]
     table = Table(title=f"Database move, {source_bytes / 1e9:.2f} GB (pgbench -s {args.scale} + docs), same server, "
                         f"--jobs {args.jobs}, medians of {args.runs} runs")
-    for column in ("tool", "wall time (median)", "runs", "hashigo / tool"):
+    cpu = {name: median([r["cpu_seconds"] for r in runs if r.get("cpu_seconds") is not None])
+           if any(r.get("cpu_seconds") is not None for r in runs) else None for name, runs in results.items()}
+    for column in ("tool", "wall time (median)", "runs", "hashigo / tool", "CPU s (median)", "hashigo / tool (CPU)"):
         table.add_column(column, justify="left" if column == "tool" else "right")
     for name, value in medians.items():
         runs = ", ".join(f"{r['seconds']:.1f}" if r["seconds"] is not None else "fail" for r in results[name])
         ratio = "—" if name == ours_name or value is None or ours is None else f"{ours / value:.2f}×"
-        table.add_row(name, f"{value:.1f} s" if value is not None else "failed", runs, ratio)
+        ours_cpu, their_cpu = cpu[ours_name], cpu[name]
+        cpu_ratio = "—" if name == ours_name or not ours_cpu or not their_cpu else f"{ours_cpu / their_cpu:.2f}×"
+        table.add_row(name, f"{value:.1f} s" if value is not None else "failed", runs, ratio,
+                      f"{their_cpu:.0f}" if their_cpu else "—", cpu_ratio)
     console.print(table)
     details = results[ours_name]
-    if details and details[0].get("copy_s") is not None:
-        console.print(f"hashigo: copy {median([r['copy_s'] for r in details]):.1f}s, verify "
-                      f"{median([r['verify_s'] for r in details]):.1f}s (medians), every run verified: "
-                      f"{all(r.get('verified') for r in details)}")
+    console.print(f"hashigo: every run verified every row on both sides: {all(r.get('verified') for r in details)}")
     path = write_results("migrate_db", {
         "scale": args.scale, "runs": args.runs, "jobs": args.jobs, "source_bytes": source_bytes,
-        "cpus": os.cpu_count(), "results": results, "medians_s": medians,
+        "cpus": os.cpu_count(), "load_average_at_end": os.getloadavg(), "results": results, "medians_s": medians,
+        "median_cpu_s": cpu,
         "ratios": {name: (ours / value if ours and value else None) for name, value in medians.items()},
     })
     console.print(f"wrote {path}")

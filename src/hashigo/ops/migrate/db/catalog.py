@@ -15,12 +15,15 @@ SUPABASE_SCHEMAS = (
 )
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 
-# Types whose hash function is stable across servers and distinguishes every stored value.
-# Everything else is hashed through its text form: enums hash by OID (different on each server),
-# numeric/interval/citext/jsonb hash equal values that are stored differently.
+# Types whose hash function is stable across servers and tells stored values apart. jsonb is
+# hashed as a value too (its text form costs twice as much): documents that are equal for
+# PostgreSQL hash alike, which leaves only numbers written with other trailing zeros (1.0 and
+# 1.00) indistinguishable inside jsonb. Everything else is hashed through its text form: enums
+# hash by OID (different on each server), numeric, interval and citext hash equal values that
+# are stored differently.
 NATIVE_HASH_TYPES = frozenset({
     "int2", "int4", "int8", "bool", "text", "varchar", "bpchar", "bytea", "uuid", "date", "timestamp",
-    "timestamptz", "time", "float4", "float8", "oid", "char", "name",
+    "timestamptz", "time", "float4", "float8", "oid", "char", "name", "jsonb",
 })
 
 

@@ -176,13 +176,15 @@ def copy_out(conn: psycopg.Connection, statement: str, sink: Callable[[bytearray
     if first is None or first.status != pq.ExecStatus.COPY_OUT:
         _raise_result(pg, first)
     block = bytearray()
+    extend = block.extend
     while True:
         size, data = pg.get_copy_data(1)
         if size > 0:
-            block += data
+            extend(data)
             if len(block) >= BLOCK_BYTES:
                 sink(block)
                 block = bytearray()
+                extend = block.extend
         elif size == 0:
             if stop.is_set():
                 raise MigrateDbError("stopped")

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import os
 import re
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,8 +28,6 @@ from hashigo.ops.migrate.db.progress import Reporter
 from hashigo.ops.migrate.db.units import Unit
 from hashigo.ops.migrate.db.verify import Hasher, UnitCheck
 
-_TIMELINE = os.environ.get("HASHIGO_TIMELINE") == "1"
-_T0 = time.monotonic()
 _EXISTS = re.compile(r"already exists|multiple primary keys")
 POST, COPY, HASH = 0, 1, 2
 
@@ -43,6 +39,11 @@ class PipelineResult:
     post_entries: int = 0
     post_tolerated: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    timeline: list[tuple[str, float, float]] = field(default_factory=list)  # task, started at, seconds
+
+    def slowest(self, count: int = 5) -> list[str]:
+        ranked = sorted(self.timeline, key=lambda t: -t[2])[:count]
+        return [f"{name}: {seconds:.1f}s (from {start:.1f}s)" for name, start, seconds in ranked]
 
 
 # How long an index build takes per byte of table, relative to a b-tree (GIN and GiST are slow
@@ -80,11 +81,13 @@ class Pipeline:
         self._error: BaseException | None = None
         self._local = threading.local()
         self._opened: list[psycopg.Connection] = []
+        self._timeline: list[tuple[str, float, float]] = []
+        self._started = time.monotonic()
 
     def run(self, all_units: list[Unit], todo: list[Unit], dirty: set[str],
             slowest_index: dict[str, str] | None = None) -> PipelineResult:
-        started = time.monotonic()
-        self.result = PipelineResult(CopyStats(units=len(todo)))
+        started = self._started = time.monotonic()
+        self.result = PipelineResult(CopyStats(units=len(todo)), timeline=self._timeline)
         self._dirty = dirty
         self._units_of: dict[str, list[Unit]] = {}
         for unit in all_units:
@@ -171,11 +174,9 @@ class Pipeline:
                 task = heapq.heappop(self._ready)[3]
                 self._running += 1
             try:
-                t0 = time.monotonic()
+                began = time.monotonic()
                 self._run_task(task)
-                if _TIMELINE:
-                    what = task[1].id if task[0] == "copy" else task[1].label if task[0] == "post" else task[1:]
-                    print(f"TL {task[0]} {what} {t0 - _T0:.1f} {time.monotonic() - _T0:.1f}", file=sys.stderr)
+                self._timeline.append((_describe(task), began - self._started, time.monotonic() - began))
             except BaseException as exc:  # any failure stops the whole schedule
                 with self._cv:
                     self._error = self._error or exc
@@ -234,3 +235,11 @@ class Pipeline:
                 self._opened.append(conn)
             self._local.post = conn
         return conn
+
+
+def _describe(task: Any) -> str:
+    if task[0] == "copy":
+        return f"copy {task[1].label}"
+    if task[0] == "post":
+        return str(task[1].label)
+    return f"hash {task[2]} ({task[1]})"
