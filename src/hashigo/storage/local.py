@@ -94,7 +94,9 @@ class LocalAdapter(ObstoreAdapter):
         return {str(k): str(v) for k, v in attributes.items()} if isinstance(attributes, dict) else {}
 
     async def _attributes_of(self, key: str, meta: ObjectMeta, native: Mapping[str, str]) -> Mapping[str, str]:
-        return await asyncio.to_thread(self._read_sidecar, key, meta.get("e_tag"))
+        # Inline, not in a thread: a missing or page-cached sidecar of a few hundred bytes costs less
+        # to read than the hop to a worker thread and back, and it is read on every get and head.
+        return self._read_sidecar(key, meta.get("e_tag"))
 
     async def _after_copy(self, src: str, dst: str) -> None:
         source = await self._bounded("copy", src, obstore.head_async(self._store, src))

@@ -45,6 +45,9 @@ PART_SIZE = 8 * 1024 * 1024
 PART_CONCURRENCY = 4
 """Parts in flight at once; with PART_SIZE this bounds a streamed put's buffers to about 40 MiB."""
 READ_CHUNK = 4 * 1024 * 1024
+WHOLE_READ_LIMIT = 8 * 1024 * 1024
+"""``read()`` fetches bodies up to this size in one bounded call; larger ones chunk by chunk, so a slow
+but moving download is not cut off by the per-call timeout."""
 CONDITIONAL_STREAM_LIMIT = 64 * 1024 * 1024
 """Conditional creates are single requests in obstore, so a streamed ``if_absent`` put is buffered."""
 
@@ -132,7 +135,11 @@ class _Stream:
             yield chunk
 
     async def read(self) -> bytes:
-        return b"".join([chunk async for chunk in self])
+        if self._result is None or self._consumed or self.info.size > WHOLE_READ_LIMIT:
+            return b"".join([chunk async for chunk in self])
+        # One call instead of a chunk loop: most objects read whole are small, and each call costs.
+        self._consumed = True
+        return bytes(await self._adapter._bounded("read", self._key, self._result.bytes_async()))
 
 
 class _Progress:
@@ -188,7 +195,9 @@ class ObstoreAdapter:
     async def _bounded(self, op: str, key: str, awaitable: Awaitable[T]) -> T:
         timeout = self._options.timeout_seconds
         try:
-            return await asyncio.wait_for(awaitable, timeout)
+            # asyncio.timeout, not wait_for: wait_for wraps every call in a task of its own.
+            async with asyncio.timeout(timeout):
+                return await awaitable
         except TimeoutError:
             raise BackendUnavailable(
                 f"storage:{self._options.backend}", f"{op} {key!r} got no answer within {timeout:g}s"
