@@ -130,3 +130,12 @@ def test_exit_code_2_only_ever_means_required(tmp_path: Path) -> None:
     data = as_json(result)
     assert result.returncode == 2 and data["level"] == "required"
     assert rule(data, "bill")["status"] == "required" and data["verdict"]["triggered"] == ["bill"]
+
+
+def test_metrics_lists_what_a_rule_can_name(tmp_path: Path) -> None:
+    import json
+
+    listed = json.loads(invoke(tmp_path, "metrics", "--json").stdout)
+    assert [m["metric"] for m in listed] == list(METRICS)
+    assert {m["metric"]: m["plan_quantity"] for m in listed}["db_size_gb"] == "database_gb"
+    assert "latency_p95_ms" in invoke(tmp_path, "metrics").stdout

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -169,12 +170,19 @@ def check(
 
 
 async def _run(setup: Setup, json_output: bool, watch_mode: bool, interval: float, count: int | None) -> int:
+    samples = 0
+
     def show(run: CheckRun) -> None:
+        nonlocal samples
+        samples += 1
         if json_output:
             sys.stdout.write(json.dumps(run.as_dict(setup), ensure_ascii=False) + "\n")
             sys.stdout.flush()
-        else:
-            print_run(out, run, setup)
+            return
+        if watch_mode:
+            at = datetime.fromtimestamp(run.at).strftime("%Y-%m-%d %H:%M:%S")
+            out.rule(f"sample {samples} · {at} · {run.verdict.level}")
+        print_run(out, run, setup)
 
     try:
         with History(setup.history_path) as history:

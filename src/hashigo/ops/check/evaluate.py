@@ -59,7 +59,7 @@ class RuleResult:
     def measured_text(self) -> str:
         shown = format_value(self.rule.metric, self.value)
         if self.compared is not None and self.limit is not None:
-            shown += f" ({self.compared:.1f} % of {format_number(self.limit.value)})"
+            shown += f" ({self.compared:.1f} % of {format_number(self.limit.value)} {METRICS[self.rule.metric].unit})"
         return shown
 
     def threshold_text(self) -> str:

@@ -21,22 +21,42 @@ def _level_cell(result: RuleResult) -> str:
     return text
 
 
+_ORDER = ("required", "consider", "unmeasured", "ok", "no limit", "no data")
+
+
 def rules_table(results: list[RuleResult]) -> Table:
+    """Every rule, what matters first; rules nothing measures are one short line each (hints below)."""
     table = Table(title="Rules", title_justify="left", expand=True)
     table.add_column("rule", no_wrap=True)
     table.add_column("measured", overflow="fold", ratio=3)
     table.add_column("threshold", overflow="fold", ratio=3)
     table.add_column("window", overflow="fold", ratio=3)
     table.add_column("level", no_wrap=True)
-    for result in results:
+    for result in sorted(results, key=lambda r: _ORDER.index(r.status)):
         measured = escape(result.measured_text())
         if result.source:
             measured += f" [dim]{escape(result.source)}[/dim]"
-        if result.note and result.status in ("no data", "unmeasured", "no limit"):
+        if result.status in ("unmeasured", "no limit") or (result.status == "no data" and not _sourceless(result)):
             measured += f"\n[dim]{escape(result.note)}[/dim]"
+        elif result.status == "no data":
+            measured = "[dim]no source[/dim]"
         window = escape(result.window or (f"needs {result.rule.sustained}" if result.rule.sustained else "now"))
         table.add_row(escape(result.name), measured, escape(result.threshold_text()), window, _level_cell(result))
     return table
+
+
+def _sourceless(result: RuleResult) -> bool:
+    return result.note.startswith("no source gives")
+
+
+def print_hints(console: Console, results: list[RuleResult]) -> None:
+    """One line per part of the stack that nothing measured, with what would measure it."""
+    by_hint: dict[str, list[str]] = {}
+    for result in results:
+        if result.status == "no data" and _sourceless(result):
+            by_hint.setdefault(result.note.split("; ", 1)[-1], []).append(result.name)
+    for hint, names in by_hint.items():
+        console.print(f"[dim]no source for {escape(', '.join(names))}: {escape(hint)}[/dim]")
 
 
 def sources_table(run: CheckRun) -> Table:
@@ -61,6 +81,7 @@ def sources_table(run: CheckRun) -> Table:
 
 def print_run(console: Console, run: CheckRun, setup: Setup) -> None:
     console.print(rules_table(run.results))
+    print_hints(console, run.results)
     console.print(sources_table(run))
     _print_details(console, run)
     for trend in run.trends:

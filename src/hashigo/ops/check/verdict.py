@@ -57,7 +57,11 @@ def _plan_moves(plan: CurrentPlan) -> tuple[list[str], list[str]]:
         if step.get("action") in {"stays", "check"}:
             continue
         steps.append(f"{step.get('component')}: {step.get('detail')}")
-        commands += [str(c) for c in step.get("commands") or [] if str(c) not in commands]
+        for command in map(str, step.get("commands") or []):
+            if command.startswith("hashigo deploy render") and plan.plan_file and plan.next_phase:
+                command += f" --from-plan {plan.plan_file} --phase {plan.next_phase}"  # sizes from the plan
+            if command not in commands:
+                commands.append(command)
         commands += [f"export {e}" for e in step.get("env") or [] if f"export {e}" not in commands]
     return commands, steps
 
