@@ -104,3 +104,13 @@ def test_windows_compare_percent_of_the_current_limit(tmp_path: Path) -> None:
     assert size["limit"]["value"] == 0.5 and "Supabase Postgres Free" in size["limit"]["text"]
     assert size["compared"] == pytest.approx(98.0) and size["status"] == "required"  # 98 % and 96 % of 0.5 GB
     assert data["plan"]["limits"]["database_gb"]["consequence"] == "the database turns read-only beyond it"
+
+
+def test_history_older_than_keep_days_is_pruned(tmp_path: Path) -> None:
+    from hashigo.ops.check.history import History
+
+    history = tmp_path / "h.sqlite3"
+    insert_history(history, "dau", [(120, 50.0), (30, 60.0)])
+    invoke(tmp_path, *SKIP_AUTO, "--value", "dau=70", "--history", str(history))
+    with History(history) as stored:
+        assert [value for _, value in stored.series("dau", 0)] == [60.0, 70.0]  # keep_days: 90 by default

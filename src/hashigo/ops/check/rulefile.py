@@ -160,7 +160,7 @@ class Notify(Strict):
 
 class History(Strict):
     path: Path | None = Field(None, description="default: $HASHIGO_DATA_DIR/check/history.sqlite3")
-    keep_days: int = Field(400, ge=1)
+    keep_days: int = Field(90, ge=1)
 
 
 class Trends(Strict):

@@ -102,7 +102,9 @@ async def check_once(setup: Setup, history: History, clock: Callable[[], float] 
         run.notified = run.notify_error is None
     if run.notify_error is None:  # else keep the old level, so the next run tries again
         history.set_state({"level": verdict.level}, now)
-    history.prune(setup.rules.history.keep_days, now)
+    if now - float(history.get_state("pruned_at") or 0) > 3600:  # a DELETE over the whole table: hourly is enough
+        history.prune(setup.rules.history.keep_days, now)
+        history.set_state({"pruned_at": str(now)}, now)
     return run
 
 
