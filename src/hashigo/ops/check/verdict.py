@@ -72,7 +72,8 @@ def _generic_moves(components: set[str]) -> tuple[list[str], list[str]]:
     steps = [f"{part}: " + {"compute": "deploy the same image to the next phase's platform (`hashigo deploy` "
                                        "lists the targets)",
                             "database": "copy PostgreSQL, verify, then cut over (rollback stays possible)",
-                            "cache": "nothing to copy: point REDIS_URL at the new Redis (users sign in again)",
+                            "cache": ("nothing to copy: point REDIS_URL at the new Redis (sessions in flight start "
+                                      "over; logins live in the database)"),
                             "storage": "copy every object, resumable, then verify"}[part] for part in parts]
     return commands, steps
 

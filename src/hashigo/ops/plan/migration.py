@@ -137,7 +137,8 @@ def _move(component: str, old: EntryCost, new: EntryCost) -> Step:
     if component == "cache":
         return Step(component, "move", a.id, b.id,
                     f"{a.label()} → {b.label()}: nothing to copy (keys expire: sessions, rate limits, caches); "
-                    "switch REDIS_URL; sessions still live in the old Redis end (users sign in again)", env=env)
+                    "switch REDIS_URL; sessions still live in the old Redis start over (logins live in the database "
+                    "and survive)", env=env)
     if component == "compute":
         target = b.deploy_target or "?"
         return Step(component, "move", a.id, b.id,
