@@ -115,3 +115,15 @@ def test_bad_urls_get_one_clear_line(tmp_path: Path, pg_database: str) -> None:
         assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
     down = migrate(tmp_path, "preflight", pg_database, "postgresql://postgres:pw@127.0.0.1:1/nowhere")
     assert down.code == 1 and "cannot connect to the target" in down.stderr and "pw" not in down.stderr
+
+
+def test_include_schema_moves_a_supabase_schema_and_what_points_into_it(nasty_source: str, target: str,
+                                                                         tmp_path: Path) -> None:
+    bad = migrate(tmp_path, "preflight", nasty_source, target, "--include-schema", "app")
+    assert bad.code == 2 and "accepted: auth, storage" in bad.stderr
+    result = migrate(tmp_path, "run", nasty_source, target, "--include-schema", "auth", "--json")
+    assert result.code == 0, result.stderr + result.stdout
+    assert result.json["steps"]["schema_pre"]["skipped"] == []
+    assert query(target, "SELECT email FROM auth.users") == [("a@example.com",)]
+    assert query(target, "SELECT count(*) FROM pg_policy WHERE polname = 'own_profile'") == [(1,)]
+    assert query(target, "SELECT count(*) FROM pg_constraint WHERE conname = 'profiles_id_fkey'") == [(1,)]

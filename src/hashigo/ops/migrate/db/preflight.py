@@ -58,6 +58,9 @@ def check_versions(report: PreflightReport, catalog: Catalog, target: psycopg.Co
                                      f"the schema may use features the target lacks")
     else:
         report.add("versions", OK, f"source PostgreSQL {src}, target {dst}")
+    if min(src, dst) < 11:
+        report.add("verify", FAIL, f"verify hashes rows with functions PostgreSQL 11 added; PostgreSQL "
+                                   f"{min(src, dst)} is too old (upgrade it in place first)")
     report.binary_copy = src == dst  # binary COPY is only promised to be portable within a major version
     report.modern_hash = min(src, dst) >= 14
     if not report.binary_copy:

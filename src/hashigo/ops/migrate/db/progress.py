@@ -5,23 +5,24 @@ from __future__ import annotations
 import threading
 from typing import Protocol
 
+from rich import filesize
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
-    TransferSpeedColumn,
 )
+from rich.text import Text
 
 
 class Reporter(Protocol):
     def phase(self, name: str, total: float, *, in_bytes: bool) -> None: ...
-    def item(self, key: str, total: float) -> None: ...
+    def item(self, key: str, total: float, *, in_bytes: bool | None = None) -> None: ...
     def advance(self, key: str, amount: float, *, overall: bool = True) -> None: ...
     def item_done(self, key: str) -> None: ...
     def note(self, text: str) -> None: ...
@@ -32,11 +33,22 @@ class SilentReporter:
     """For --json and for library use: the report at the end says everything."""
 
     def phase(self, name: str, total: float, *, in_bytes: bool) -> None: ...
-    def item(self, key: str, total: float) -> None: ...
+    def item(self, key: str, total: float, *, in_bytes: bool | None = None) -> None: ...
     def advance(self, key: str, amount: float, *, overall: bool = True) -> None: ...
     def item_done(self, key: str) -> None: ...
     def note(self, text: str) -> None: ...
     def end_phase(self) -> None: ...
+
+
+class _Amount(ProgressColumn):
+    """Bytes (with speed) for byte bars, n/m for counted ones, in the same column."""
+
+    def render(self, task: Task) -> Text:
+        total = int(task.total or 0)
+        if task.fields.get("in_bytes"):
+            speed = f" {filesize.decimal(int(task.speed))}/s" if task.speed else ""
+            return Text(f"{filesize.decimal(int(task.completed))}/{filesize.decimal(total)}{speed}")
+        return Text(f"{int(task.completed)}/{total}")
 
 
 class RichReporter:
@@ -48,21 +60,23 @@ class RichReporter:
         self._progress: Progress | None = None
         self._overall: TaskID | None = None
         self._items: dict[str, TaskID] = {}
+        self._in_bytes = True
 
     def phase(self, name: str, total: float, *, in_bytes: bool) -> None:
         self.end_phase()
-        amount = [DownloadColumn(), TransferSpeedColumn()] if in_bytes else [MofNCompleteColumn()]
-        self._progress = Progress(TextColumn("{task.description}", style="bold"), BarColumn(), *amount,
+        self._progress = Progress(TextColumn("{task.description}", style="bold"), BarColumn(), _Amount(),
                                   TimeElapsedColumn(), TimeRemainingColumn(), console=self.console,
                                   transient=False, refresh_per_second=4)
         self._progress.start()
-        self._overall = self._progress.add_task(name, total=max(total, 1))
+        self._overall = self._progress.add_task(name, total=max(total, 1), in_bytes=in_bytes)
+        self._in_bytes = in_bytes
         self._items = {}
 
-    def item(self, key: str, total: float) -> None:
+    def item(self, key: str, total: float, *, in_bytes: bool | None = None) -> None:
         with self._lock:
             if self._progress is not None and key not in self._items:
-                self._items[key] = self._progress.add_task(f"  {key}", total=max(total, 1))
+                counted = self._in_bytes if in_bytes is None else in_bytes
+                self._items[key] = self._progress.add_task(f"  {key}", total=max(total, 1), in_bytes=counted)
 
     def advance(self, key: str, amount: float, *, overall: bool = True) -> None:
         if self._progress is None or self._overall is None:

@@ -44,7 +44,9 @@ def print_verify(console: Console, report: VerifyReport) -> None:
                           ("chunks", "right"), ("result", "left")):
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for row in report.tables():
-        result = "[green]same[/green]" if row.ok else "[red]DIFFERENT[/red]: " + ", ".join(row.differing_units[:3])
+        chunks = [u.removeprefix(row.table).strip() for u in row.differing_units if u != row.table]
+        result = ("[green]same[/green]" if row.ok else
+                  "[red]DIFFERENT[/red]" + (" in " + ", ".join(chunks[:3]) if chunks else ""))
         table.add_row(row.table, f"{row.source_rows:,}", f"{row.target_rows:,}", str(row.units), result)
     console.print(table)
     for label, diff in report.drills.items():

@@ -13,7 +13,13 @@ import psycopg
 
 from hashigo.ops.migrate.db import preflight as checks
 from hashigo.ops.migrate.db import schema, transfer, units
-from hashigo.ops.migrate.db.catalog import Catalog, excluded_schemas, read_catalog, user_relations
+from hashigo.ops.migrate.db.catalog import (
+    SUPABASE_SCHEMAS,
+    Catalog,
+    excluded_schemas,
+    read_catalog,
+    user_relations,
+)
 from hashigo.ops.migrate.db.copy import exported_snapshot
 from hashigo.ops.migrate.db.endpoints import Endpoint, connect, parse_endpoint
 from hashigo.ops.migrate.db.errors import BadInput, PreflightBlocked
@@ -53,6 +59,10 @@ class Migration:
         self.reporter = reporter
         path = options.journal or default_journal_path(source, target, options.data_dir / "migrate")
         self.journal = Journal.open(path, source, target)
+        unknown = sorted(set(options.include_schemas) - set(SUPABASE_SCHEMAS))
+        if unknown:
+            raise BadInput(f"--include-schema {', '.join(unknown)}: not a schema left out by default; accepted: "
+                           f"{', '.join(SUPABASE_SCHEMAS)} (every other schema is moved anyway)")
         self.excluded = excluded_schemas(options.include_schemas)
         self.archive = path.with_suffix(".schema.dump")
 
@@ -110,8 +120,8 @@ class Migration:
                                             self.use_list)
             extensions = schema.create_extensions(dst, catalog)
         self.reporter.phase("schema (pre-data)", len(entries), in_bytes=False)
-        result = schema.restore(tools, self.target, self.archive, self.use_list, section="pre-data", jobs=1,
-                                tolerate_existing=self.options.into_existing, reporter=self.reporter)
+        result = schema.restore_pre_data(tools, self.target, self.archive, self.use_list,
+                                         tolerate_existing=self.options.into_existing, reporter=self.reporter)
         self.reporter.end_phase()
         self.journal.mark_step("schema-pre")
         return {"step": "schema-pre", "extensions_created": extensions, "skipped": skipped,

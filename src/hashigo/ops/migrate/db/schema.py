@@ -10,7 +10,6 @@ point into excluded (Supabase-managed) schemas.
 from __future__ import annotations
 
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,40 +134,30 @@ def create_extensions(conn: psycopg.Connection, catalog: Catalog) -> list[str]:
     return created
 
 
-def restore(tools: ClientTools, target: Endpoint, archive: Path, use_list: Path, *, section: str, jobs: int,
-            tolerate_existing: bool, reporter: Reporter, maintenance_work_mem: str | None = None) -> RestoreResult:
-    """pg_restore one section; parallel (-j) for post-data so indexes are built side by side."""
+def restore_pre_data(tools: ClientTools, target: Endpoint, archive: Path, use_list: Path, *,
+                     tolerate_existing: bool, reporter: Reporter) -> RestoreResult:
+    """pg_restore the pre-data section, as one transaction unless objects may exist already."""
     entries = sum(1 for line in use_list.read_text().splitlines() if line and not line.startswith(";"))
     result = RestoreResult(entries=entries)
-    argv = [tools.pg_restore, f"--section={section}", "--no-owner", "--no-privileges", "--no-publications",
+    argv = [tools.pg_restore, "--section=pre-data", "--no-owner", "--no-privileges", "--no-publications",
             "--no-subscriptions", "--no-security-labels", "--no-tablespaces", "--verbose",
             f"--use-list={use_list}", f"--dbname={target.url}", str(archive)]
-    if section == "pre-data" and not tolerate_existing:
-        argv.insert(1, "--single-transaction")  # all or nothing: a kill leaves an empty target
-        argv.insert(1, "--exit-on-error")
-    elif jobs > 1:
-        argv.insert(1, f"--jobs={jobs}")
+    if not tolerate_existing:
+        argv[1:1] = ["--exit-on-error", "--single-transaction"]  # all or nothing: a kill leaves an empty target
 
     def on_line(line: str) -> None:
-        if "finished item" in line or (jobs <= 1 and ": creating " in line):
+        if ": creating " in line:
             reporter.advance("schema", 1)
 
-    extra = {"PGOPTIONS": f"-c maintenance_work_mem={maintenance_work_mem}"} if maintenance_work_mem else None
-    code, lines = run_tool(argv, target, on_line=on_line, extra_env=extra)
+    code, lines = run_tool(argv, target, on_line=on_line)
     errors = _statement_errors(lines)
     fatal = [e for e in errors if not (tolerate_existing and _EXISTS.search(e))]
     result.tolerated = [e for e in errors if e not in fatal]
     if fatal or (code != 0 and not errors):
         shown = fatal or error_lines(lines) or lines[-3:]
-        raise MigrateDbError(f"pg_restore --section={section} failed on the target: " + " | ".join(shown[:6]))
+        raise MigrateDbError("pg_restore --section=pre-data failed on the target: " + " | ".join(shown[:6]))
     return result
 
 
 def _statement_errors(lines: list[str]) -> list[str]:
     return [line.split("ERROR:", 1)[1].strip() for line in lines if "ERROR:" in line]
-
-
-def scratch_folder(journal_path: Path | None) -> Path:
-    if journal_path is not None:
-        return journal_path.parent
-    return Path(tempfile.mkdtemp(prefix="hashigo-migrate-"))

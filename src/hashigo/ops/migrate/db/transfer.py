@@ -144,7 +144,7 @@ def post_only(m: Migration) -> dict[str, Any]:
         return {"step": "post-data", "skipped": "done in an earlier run"}
     copier = Copier(m.source, m.target, jobs=1, binary=True, journal=None, reporter=m.reporter)
     m.reporter.phase("indexes and constraints", len(post.entries), in_bytes=False)
-    m.reporter.item("indexes and constraints", len(post.entries))
+    m.reporter.item("indexes and constraints", len(post.entries), in_bytes=False)
     result = _pipeline(m, copier, None, post).run([], [], set())
     m.reporter.end_phase()
     done = _finish(m, post)
@@ -162,7 +162,7 @@ def copy_post_verify(m: Migration, snapshot: str | None) -> tuple[dict[str, Any]
     total = sum(u.est_bytes for u in p.todo) + 2 * sum(u.est_bytes for u in p.all_units)
     m.reporter.phase("copy, index, verify", total, in_bytes=True)
     if post is not None:
-        m.reporter.item("indexes and constraints", len(post.entries))
+        m.reporter.item("indexes and constraints", len(post.entries), in_bytes=False)
     result = _pipeline(m, copier, hasher, post).run(p.all_units, p.todo, p.dirty, p.slowest_index)
     hasher.close()
     m.reporter.end_phase()
