@@ -105,9 +105,11 @@ def check_copy(name: str, result: Measured, data: DataSet, folder: Path) -> None
 
 
 def run_round(scenario: str, data: DataSet, src: S3Server, dst: S3Server, round_no: int, tmp: Path,
-              concurrency: int, results: dict[str, dict[str, list[Measured]]], console: Console) -> None:
+              concurrency: int, results: dict[str, dict[str, list[Measured]]], console: Console,
+              tools: list[str]) -> None:
     run = f"{scenario.replace('→', '-to-')}-{round_no}"
-    commands = tools_for(scenario, data, src, dst, run, tmp, concurrency)
+    commands = {name: command for name, command in tools_for(scenario, data, src, dst, run, tmp, concurrency).items()
+                if name in tools}
     suffix = {"hashigo": "", "hashigo read-back": "-rb", "rclone": "-rc", "s5cmd": "-s5"}
     for name, (argv, env) in commands.items():
         result = measure(argv, env, LOAD_CORE, tmp / f"{run}-{name.replace(' ', '-')}.log")
@@ -129,6 +131,8 @@ def summarise(results: dict[str, dict[str, list[Measured]]], data: DataSet) -> l
             return median([getattr(m, field) for m in tools[tool]])
 
         competitors = [t for t in ("rclone", "s5cmd") if t in tools]
+        if not competitors or "rclone" not in tools:
+            continue
         fastest = min(competitors, key=lambda t: med(t, "wall_seconds"))
         for tool in tools:
             wall, cpu, rss = med(tool, "wall_seconds"), med(tool, "cpu_seconds"), med(tool, "peak_rss_bytes")
@@ -160,9 +164,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--scenarios", default="local→s3,s3→s3")
+    parser.add_argument("--small", type=int, help="number of small files (overrides --scale for them)")
+    parser.add_argument("--large", type=int, help="number of large files (overrides --scale for them)")
+    parser.add_argument("--tools", default="hashigo,hashigo read-back,rclone,s5cmd")
     args = parser.parse_args()
-    console = Console()
-    small, large = max(1, round(10_000 * args.scale)), max(1, round(20 * args.scale))
+    console = Console(width=200)
+    small = args.small if args.small is not None else max(1, round(10_000 * args.scale))
+    large = args.large if args.large is not None else max(1, round(20 * args.scale))
     with tempfile.TemporaryDirectory(prefix="bench-migrate-") as name:
         tmp = Path(name)
         console.print(f"generating {small:,} small and {large} large files …")
@@ -175,7 +183,8 @@ def main() -> None:
             for round_no in range(args.runs):
                 console.print(f"round {round_no + 1}/{args.runs}")
                 for scenario in scenarios:
-                    run_round(scenario, data, src, dst, round_no, tmp, args.concurrency, results, console)
+                    run_round(scenario, data, src, dst, round_no, tmp, args.concurrency, results, console,
+                              args.tools.split(","))
         rows = summarise(results, data)
     print_table(console, rows, data)
     path = write_results("migrate_storage", {

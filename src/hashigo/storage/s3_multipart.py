@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 _NS = re.compile(r"^\{[^}]*\}")
 _STANDARD_HEADERS = {"Content-Type", "Cache-Control", "Content-Disposition"}
-_SEND_SLICE = 256 * 1024
+_SEND_SLICE = 1024 * 1024
 _DAMAGED = {"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch", "IncompleteBody"}
 
 
@@ -135,7 +135,8 @@ class S3ResumableUploads:
                 message = _find_text(root, "Message") or ""
             except ElementTree.ParseError:
                 pass
-        if code == "NoSuchUpload" and upload_id is not None:
+        if code in {"NoSuchUpload", "InvalidPart"} and upload_id is not None:
+            # InvalidPart: the store no longer has a part we recorded; only a new upload can fix that.
             raise UploadNotFound(key, upload_id)
         detail = f"{method} {key!r}: HTTP {response.status_code} {code} {message}".strip()
         if code in _DAMAGED:

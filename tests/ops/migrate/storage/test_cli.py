@@ -26,17 +26,20 @@ FILES = {"index.html": b"<h1>hi</h1>", "img/猫.jpg": b"\xff\xd8" + bytes(5000),
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["ftp://host/x", "file:///tmp/y"], "unknown scheme 'ftp'"),
-    (["file:///tmp/x", "s3://b?color=red"], "unknown URL option 'color'"),
-    (["file:///tmp/x", "s3://"], "names no bucket"),
-    (["file:///tmp/x", "file:///tmp/x/backup"], "overlap"),
-    (["file:///tmp/x", "file:///tmp/y", "--part-size", "big"], "--part-size 'big' is not a size"),
-    (["file:///tmp/x", "file:///tmp/y", "--concurrency", "0"], "--concurrency must be between 1 and 256"),
-    (["file:///tmp/x", "file:///tmp/y", "--delete-extraneous"], "needs --yes-delete-extraneous"),
-    (["file:///tmp/x", "file:///tmp/y", "--prefix", "../up"], "--prefix: invalid object key"),
-    (["file:///tmp/x", "file:///tmp/y", "--include", ""], "--include '' is empty"),
+    (["ftp://host/x", "file://{y}"], "unknown scheme 'ftp'"),
+    (["file://{x}", "s3://b?color=red"], "unknown URL option 'color'"),
+    (["file://{x}", "s3://"], "names no bucket"),
+    (["file://{x}", "file://{x}/backup"], "overlap"),
+    (["file://{x}", "file://{y}", "--part-size", "big"], "--part-size 'big' is not a size"),
+    (["file://{x}", "file://{y}", "--concurrency", "0"], "--concurrency must be between 1 and 256"),
+    (["file://{x}", "file://{y}", "--delete-extraneous"], "needs --yes-delete-extraneous"),
+    (["file://{x}", "file://{y}", "--prefix", "../up"], "--prefix: invalid object key"),
+    (["file://{x}", "file://{y}", "--include", ""], "--include '' is empty"),
+    (["file:///nonexistent/hashigo-src", "file://{y}"], "folder /nonexistent/hashigo-src does not exist"),
 ])
 def test_bad_input_is_refused_with_a_reason(args: list[str], message: str, tmp_path: Path) -> None:
+    (tmp_path / "x").mkdir()
+    args = [arg.format(x=tmp_path / "x", y=tmp_path / "y") for arg in args]
     result = hashigo("migrate", "storage", *args, env=cli_env(local_side(tmp_path), local_side(tmp_path)),
                      cwd=tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr

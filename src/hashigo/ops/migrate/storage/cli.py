@@ -78,7 +78,7 @@ def copy_command(
     part_size: Annotated[str, typer.Option(help="Multipart part size (S3 needs 5MiB or more).")] = "16MiB",
     multipart_threshold: Annotated[str, typer.Option(help="Objects above this go up in resumable parts.")] = "16MiB",
     part_concurrency: Annotated[int, typer.Option(help="Parts in flight per object (1-64).")] = 4,
-    max_memory: Annotated[str, typer.Option(help="Object bytes buffered at once, all objects together.")] = "256MiB",
+    max_memory: Annotated[str, typer.Option(help="Object bytes buffered at once, all objects together.")] = "128MiB",
     retries: Annotated[int, typer.Option(help="Attempts after the first, per object, for transient errors.")] = 4,
     verify: Annotated[VerifyMode, typer.Option(
         help="auto: the destination's MD5 ETag where it matches, else read back; read-back: always read back "

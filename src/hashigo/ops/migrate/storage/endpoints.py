@@ -83,6 +83,9 @@ def endpoint_for(url: str, side: Side, *, environ: Mapping[str, str] | None = No
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"{label}: invalid storage setting: {problems}") from None
+    if side == "SRC" and parsed.scheme == "file" and not Path(parsed.bucket).is_dir():
+        # The local store creates its folder on first use; a mistyped source must not read as empty.
+        raise ConfigError(f"SRC: folder {parsed.bucket} does not exist (or is not a folder)")
     shown = strip_credentials(parsed.base()) + (f" (endpoint {settings.endpoint_url})" if settings.endpoint_url else "")
     return Endpoint(side, shown, parsed, settings)
 

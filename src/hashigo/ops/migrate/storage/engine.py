@@ -55,7 +55,7 @@ class NoProgress:
 class RunOptions:
     concurrency: int = 16
     retries: int = 4
-    max_memory: int = 256 * 1024 * 1024
+    max_memory: int = 128 * 1024 * 1024
     copy: CopySettings = field(default_factory=CopySettings)
     delete_extraneous: bool = False
     backoff_seconds: float = 0.5
@@ -106,6 +106,7 @@ class _Run:
 
     async def copy_one(self, item: ObjectInfo) -> None:
         attempts = 0
+        reasons: list[str] = []  # every distinct transient error, so a final failure tells the whole story
         while True:
             attempts += 1
             moved = 0
@@ -119,14 +120,17 @@ class _Run:
                 copied = await self.copier.copy(item, on_bytes)
             except _TRANSIENT as exc:
                 self.progress.advance(-moved)
+                if str(exc) not in reasons:
+                    reasons.append(str(exc))
                 if attempts > self.options.retries:
-                    self.fail(item, f"gave up after {attempts} attempts: {exc}", attempts)
+                    self.fail(item, f"gave up after {attempts} attempts: " + "; then: ".join(reasons), attempts)
                     return
                 self.report.retries += 1
                 await asyncio.sleep(self.backoff(attempts))
                 continue
             except (SourceVanished, HashigoError) as exc:
-                self.fail(item, str(exc), attempts)
+                earlier = f" (after: {'; '.join(reasons)})" if reasons else ""
+                self.fail(item, f"{exc}{earlier}", attempts)
                 return
             except Exception as exc:  # a bug must not hide the other objects' fate; it is reported per object
                 self.fail(item, f"unexpected {type(exc).__name__}: {exc}", attempts)

@@ -229,10 +229,11 @@ class ObjectCopier:
             await sender.cancel()
         parts = [UploadedPart(n, record.parts[n].etag) for n in range(1, len(part_md5s) + 1)]
         completed = await uploads.complete(item.key, record.upload_id, parts)
+        # Completed uploads are gone: if verification fails now, the next attempt starts a new one.
+        self._journal.drop_upload(item.key)
         sha256 = running.sha256.hexdigest()
         dst_etag = normalise_etag(completed.etag)
         verified_by = await self._verify(item.key, identity.size, sha256, dst_etag, composite_etag(part_md5s))
-        self._journal.drop_upload(item.key)
         return Copied(identity, identity.size, sha256, verified_by, dst_etag, sender.uploaded, sender.reused)
 
 
