@@ -86,19 +86,20 @@ class Copier:
         stats = CopyStats(units=len(units))
         self.expect(units)
         started = time.monotonic()
+        pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="copy")
         try:
-            with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="copy") as pool:
-                futures = [pool.submit(self.copy_unit, u, u.id in dirty, stats) for u in units]
-                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-                failed = [f for f in done if f.exception() is not None]
-                if failed:
-                    self._stop.set()
-                    for future in futures:
-                        future.cancel()
-                    error = failed[0].exception()
-                    assert error is not None
-                    raise error
+            futures = [pool.submit(self.copy_unit, u, u.id in dirty, stats) for u in units]
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = [f for f in done if f.exception() is not None]
+            if failed:
+                error = failed[0].exception()
+                assert error is not None
+                raise error
         finally:
+            # On an error or Ctrl-C the streams in flight stop at their next block; their target
+            # transactions roll back, so those units are simply copied again next time.
+            self._stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
             self.close()
         stats.seconds = time.monotonic() - started
         return stats
@@ -182,6 +183,8 @@ def copy_out(conn: psycopg.Connection, statement: str, sink: Callable[[bytearray
         if size > 0:
             extend(data)
             if len(block) >= BLOCK_BYTES:
+                if stop.is_set():
+                    raise MigrateDbError("stopped")
                 sink(block)
                 block = bytearray()
                 extend = block.extend

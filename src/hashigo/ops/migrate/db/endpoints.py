@@ -146,6 +146,10 @@ def connect(endpoint: Endpoint, *, read_only: bool = False, connect_timeout: int
     with conn.cursor() as cur:
         for name, value in SESSION_SETTINGS.items():
             cur.execute("SELECT set_config(%s, %s, false)", (name, value))
+        if conn.info.server_version >= 140000:
+            # If we are killed, the server stops our statements (an index build, a COPY) within
+            # seconds instead of finishing them for nobody.
+            cur.execute("SET client_connection_check_interval = '2s'")
         if endpoint.role == "source":
             # Fail loudly instead of silently copying only the rows a policy lets us see.
             cur.execute("SET row_security = off")

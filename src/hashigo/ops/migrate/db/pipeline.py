@@ -116,11 +116,20 @@ class Pipeline:
                 for key in self._units_of:
                     self._push(HASH, -self._size(key), ("hash", "source", key))
             self._release_post()
-        workers = [threading.Thread(target=self._work, name=f"pipeline-{i}") for i in range(self.jobs)]
+        workers = [threading.Thread(target=self._work, name=f"pipeline-{i}", daemon=True) for i in range(self.jobs)]
         for worker in workers:
             worker.start()
-        for worker in workers:
-            worker.join()
+        try:
+            for worker in workers:
+                while worker.is_alive():
+                    worker.join(0.5)
+        except KeyboardInterrupt:
+            # Copies stop at their next block; an index build in flight ends with the process.
+            with self._cv:
+                self._error = self._error or KeyboardInterrupt()
+                self.copier.stop()
+                self._cv.notify_all()
+            raise
         self.copier.close()
         for conn in self._opened:
             conn.close()
