@@ -95,7 +95,7 @@ def _shell(command: str) -> None:
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def tool_runners(jobs: int, work: Path) -> dict[str, Callable[[str, str], dict[str, Any]]]:
+def tool_runners(jobs: int, work: Path, unchunked: bool) -> dict[str, Callable[[str, str], dict[str, Any]]]:
     def dump_psql(src: str, dst: str) -> dict[str, Any]:
         _shell(f"pg_dump --dbname='{src}' | psql -q -v ON_ERROR_STOP=1 --dbname='{dst}' >/dev/null")
         return {}
@@ -116,12 +116,12 @@ def tool_runners(jobs: int, work: Path) -> dict[str, Callable[[str, str], dict[s
         shutil.rmtree(folder, ignore_errors=True)
         return {}
 
-    def hashigo(src: str, dst: str) -> dict[str, Any]:
+    def hashigo(src: str, dst: str, *extra: str) -> dict[str, Any]:
         folder = work / "hashigo"
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir()
         proc = subprocess.run([sys.executable, "-m", "hashigo", "migrate", "db", "run", src, dst, "--jobs", str(jobs),
-                               "--json"], cwd=folder, env={**_env(), "PYTHONPATH": str(REPO / "src")},
+                               "--json", *extra], cwd=folder, env={**_env(), "PYTHONPATH": str(REPO / "src")},
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"hashigo migrate db run failed ({proc.returncode}): {proc.stderr[-2000:]}")
@@ -135,6 +135,9 @@ def tool_runners(jobs: int, work: Path) -> dict[str, Callable[[str, str], dict[s
     if shutil.which("pgcopydb"):
         runners["pgcopydb clone"] = pgcopydb
     runners["hashigo migrate db run (+verify)"] = hashigo
+    if unchunked:
+        # Whole tables only: every table loaded with COPY FREEZE (less CPU), no parallelism inside a table.
+        runners["hashigo … --chunk-mb 0 (+verify)"] = lambda src, dst: hashigo(src, dst, "--chunk-mb", "0")
     return runners
 
 
@@ -200,6 +203,7 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=100, help="pgbench scale (100 ≈ 1.5 GB + 0.9 GB of docs)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=4)
+    parser.add_argument("--unchunked", action="store_true", help="also time hashigo with --chunk-mb 0")
     parser.add_argument("--url", default=os.environ.get("HASHIGO_BENCH_POSTGRES_URL",
                                                         "postgresql://postgres@127.0.0.1:5432/postgres"))
     args = parser.parse_args()
@@ -207,7 +211,7 @@ def main() -> None:
     source_bytes = _size(src)
     results: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="hashigo-bench-") as tmp:
-        runners = tool_runners(args.jobs, Path(tmp))
+        runners = tool_runners(args.jobs, Path(tmp), args.unchunked)
         names = list(runners)
         for run in range(args.runs):
             order = names[run % len(names):] + names[:run % len(names)]
@@ -223,7 +227,7 @@ def main() -> None:
 def report(args: argparse.Namespace, source_bytes: int, results: dict[str, list[dict[str, Any]]]) -> None:
     medians = {name: median([r["seconds"] for r in runs if r["seconds"] is not None]) if
                any(r["seconds"] is not None for r in runs) else None for name, runs in results.items()}
-    ours_name = next(n for n in results if n.startswith("hashigo"))
+    ours_name = "hashigo migrate db run (+verify)"
     ours = medians[ours_name]
     table = Table(title=f"Database move, {source_bytes / 1e9:.2f} GB (pgbench -s {args.scale} + docs), same server, "
                         f"--jobs {args.jobs}, medians of {args.runs} runs")
@@ -233,14 +237,15 @@ def report(args: argparse.Namespace, source_bytes: int, results: dict[str, list[
         table.add_column(column, justify="left" if column == "tool" else "right")
     for name, value in medians.items():
         runs = ", ".join(f"{r['seconds']:.1f}" if r["seconds"] is not None else "fail" for r in results[name])
-        ratio = "—" if name == ours_name or value is None or ours is None else f"{ours / value:.2f}×"
+        ratio = "—" if name.startswith("hashigo") or value is None or ours is None else f"{ours / value:.2f}×"
         ours_cpu, their_cpu = cpu[ours_name], cpu[name]
-        cpu_ratio = "—" if name == ours_name or not ours_cpu or not their_cpu else f"{ours_cpu / their_cpu:.2f}×"
+        cpu_ratio = ("—" if name.startswith("hashigo") or not ours_cpu or not their_cpu
+                     else f"{ours_cpu / their_cpu:.2f}×")
         table.add_row(name, f"{value:.1f} s" if value is not None else "failed", runs, ratio,
                       f"{their_cpu:.0f}" if their_cpu else "—", cpu_ratio)
     console.print(table)
-    details = results[ours_name]
-    console.print(f"hashigo: every run verified every row on both sides: {all(r.get('verified') for r in details)}")
+    verified = all(r.get("verified") for name, runs in results.items() if name.startswith("hashigo") for r in runs)
+    console.print(f"hashigo: every run verified every row on both sides: {verified}")
     path = write_results("migrate_db", {
         "scale": args.scale, "runs": args.runs, "jobs": args.jobs, "source_bytes": source_bytes,
         "cpus": os.cpu_count(), "load_average_at_end": os.getloadavg(), "results": results, "medians_s": medians,
