@@ -20,7 +20,9 @@ from bench._harness import REPO, SERVER_CORE, free_port, pinned
 MIB = 1024 * 1024
 ACCESS_KEY, SECRET_KEY = "benchaccesskey", "bench-secret-key-0123456789"
 RCLONE = str(REPO / ".venv" / "bin" / "rclone")
-S5CMD = str(REPO / ".venv" / "bin" / "s5cmd")
+# The package's bin/s5cmd is a Python wrapper that runs the Go binary as a child: call the binary itself,
+# or peak RSS would be the wrapper's.
+S5CMD = str(next((REPO / ".venv" / "lib").glob("python3*/site-packages/s5cmd/bin/s5cmd")))
 
 
 @dataclass(frozen=True)

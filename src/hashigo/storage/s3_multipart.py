@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 _NS = re.compile(r"^\{[^}]*\}")
 _STANDARD_HEADERS = {"Content-Type", "Cache-Control", "Content-Disposition"}
 _SEND_SLICE = 1024 * 1024
+COMPLETE_TIMEOUT_SECONDS = 300.0
 _DAMAGED = {"BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch", "IncompleteBody"}
 
 
@@ -105,14 +106,17 @@ class S3ResumableUploads:
         return f"{self._base_path}/{uri_encode(full, keep_slash=True)}"
 
     async def _call(self, method: str, key: str, query: Mapping[str, str], *, headers: Mapping[str, str] | None = None,
-                    body: bytes | AsyncIterator[bytes] = b"", upload_id: str | None = None) -> httpx.Response:
+                    body: bytes | AsyncIterator[bytes] = b"", upload_id: str | None = None,
+                    read_timeout: float | None = None) -> httpx.Response:
         path = self._path(key)
         signed = sign_headers(self._target.credentials, self._target.region, method, self._host, path, query,
                               headers or {})
         query_text = "&".join(f"{uri_encode(k)}={uri_encode(v)}" if v else uri_encode(k) for k, v in query.items())
         url = httpx.URL(f"{self._origin}{path}" + (f"?{query_text}" if query_text else ""))
         try:
-            response = await self._http().request(method, url, headers=signed, content=body)
+            timeout = httpx.USE_CLIENT_DEFAULT if read_timeout is None else httpx.Timeout(
+                self._target.timeout_seconds, read=read_timeout, connect=self._target.connect_timeout_seconds)
+            response = await self._http().request(method, url, headers=signed, content=body, timeout=timeout)
         except httpx.TimeoutException as exc:
             raise BackendUnavailable("storage:s3",
                                      f"{method} {key!r}: no answer in time ({type(exc).__name__})") from exc
@@ -182,8 +186,11 @@ class S3ResumableUploads:
         body = "".join(f"<Part><PartNumber>{p.number}</PartNumber><ETag>\"{p.etag or ''}\"</ETag></Part>"
                        for p in ordered)
         xml = f'<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">{body}</CompleteMultipartUpload>'
+        # S3 may take minutes to assemble a very large object before it answers (keeping the
+        # connection alive with whitespace), so completion gets a longer read timeout.
         response = await self._call("POST", key, {"uploadId": upload_id}, body=xml.encode(),
-                                    headers={"Content-Type": "application/xml"}, upload_id=upload_id)
+                                    headers={"Content-Type": "application/xml"}, upload_id=upload_id,
+                                    read_timeout=max(self._target.timeout_seconds, COMPLETE_TIMEOUT_SECONDS))
         etag = _find_text(ElementTree.fromstring(response.text), "ETag")
         return CompletedUpload(_unquote_etag(etag))
 
