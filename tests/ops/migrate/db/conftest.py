@@ -18,6 +18,18 @@ import pytest
 HERE = Path(__file__).parent
 
 
+@pytest.fixture(autouse=True)
+def client_tools() -> None:
+    """pg_dump/pg_restore come with the PostgreSQL packages; without them the schema step cannot run."""
+    import glob
+
+    from tests.harness.base import find_executable, missing_server
+
+    folders = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    if not (find_executable("pg_dump", *folders) and find_executable("pg_restore", *folders)):
+        missing_server("pg_dump", "install the PostgreSQL client tools (`apt-get install postgresql-client`)")
+
+
 @dataclass
 class Result:
     code: int
