@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,27 +17,22 @@ from tests.harness.objectstores import S3Server
 from tests.ops.migrate.storage.helpers import MIB, Side, cli_env, local_side, s3_side
 
 SIZE = 256 * MIB
-# Reports its own peak RSS on stderr as the process exits, whatever the exit path. VmHWM, not ru_maxrss:
-# Linux carries ru_maxrss over from the parent (pytest, large) across fork and exec.
-MEASURED = """
-import atexit, sys
-def peak():
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            print("PEAK_RSS_KIB", line.split()[1], file=sys.stderr)
-atexit.register(peak)
-sys.argv = ["hashigo", *sys.argv[1:]]
-from hashigo.cli import main
-main()
-"""
-
-
 def measured(args: list[str], env: dict[str, str], cwd: Path) -> tuple[dict[str, object], int]:
-    done = subprocess.run([sys.executable, "-c", MEASURED, *args, "--json"], env=env, cwd=cwd, capture_output=True,
-                          text=True, timeout=240, check=False)
-    assert done.returncode == 0, done.stderr
-    peak = int(done.stderr.rsplit("PEAK_RSS_KIB", 1)[1].split()[0]) * 1024
-    return json.loads(done.stdout), peak
+    """Run `hashigo` and watch its VmHWM (peak RSS) from here until it exits. Not ru_maxrss: Linux carries
+    that over from the parent (pytest, large) across fork and exec."""
+    with (cwd / "out.json").open("w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "hashigo", *args, "--json"], env=env, cwd=cwd, stdout=out,
+                                   stderr=subprocess.PIPE, text=True)
+    peak = 0
+    while process.poll() is None:
+        try:
+            status = Path(f"/proc/{process.pid}/status").read_text()
+            peak = max(peak, int(status.split("VmHWM:")[1].split()[0]) * 1024)
+        except (OSError, IndexError):
+            pass
+        time.sleep(0.02)
+    assert process.returncode == 0, process.stderr.read() if process.stderr else ""
+    return json.loads((cwd / "out.json").read_text()), peak
 
 
 def write_random(path: Path, size: int) -> str:

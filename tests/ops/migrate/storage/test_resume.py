@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import sqlite3
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from hashigo.ops.migrate.storage.journal import Journal, PartRecord, SourceIdentity
 from hashigo.storage import ObjectStore
 from tests.harness.objectstores import S3Server
 from tests.ops.migrate.storage.faults import BreakingSource, as_store
@@ -123,10 +125,32 @@ async def test_kill_minus_nine_at_random_moments_then_resume(rclone_server: S3Se
         done_counts.append(await _check_done_rows_are_true(journal, store, files, rng))
 
     final = hashigo(*args, "--json", env=env, cwd=tmp_path)
-    assert final.returncode == 0, (seed, final.stderr)
+    assert final.returncode == 0, (seed, final.returncode, final.stderr,
+                                   json.loads(final.stdout)["failures"] if final.stdout.strip() else None)
     assert await contents(store) == files, f"seed {seed}"
     assert await _check_done_rows_are_true(journal, store, files, rng) == len(files)
     checked = hashigo("migrate", "storage", "verify", source.url, destination.url, env=env, cwd=tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "no differences" in checked.stdout
     print(f"\nseed {seed}: objects recorded done after each kill: {done_counts}")
+
+
+async def test_an_upload_that_cannot_be_resumed_is_started_again(s3_server: S3Server, tmp_path: Path) -> None:
+    """The journal names an upload the store no longer knows (moto answers 500, not NoSuchUpload):
+    after two failed attempts to resume it, the copy starts a new upload and succeeds."""
+    source = local_side(tmp_path / "src").open()
+    await source.put("big.bin", BIG)
+    destination = s3_side(s3_server, "s3-moto").open()
+    journal_path = tmp_path / "journal.sqlite"
+    listed = await anext(aiter(source.list()))
+    journal = Journal(journal_path, "test-source", "test-destination")
+    journal.start_upload("big.bin", "no-such-upload-id", 5 * MIB, SourceIdentity.of(listed))
+    first_part = hashlib.md5(BIG[: 5 * MIB]).hexdigest()  # matches: part 1 counts as already uploaded
+    journal.record_part("big.bin", "no-such-upload-id", PartRecord(1, 5 * MIB, first_part, first_part))
+    journal.close()
+
+    report = await migrate(source, destination, journal_path, retries=3)
+
+    assert report.ok, report.failures
+    assert report.retries == 2 and report.parts_uploaded == 5
+    assert await contents(destination) == {"big.bin": BIG}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -19,6 +19,7 @@ from hashigo.ops.migrate.storage.cli_support import (
     emit_json,
     err,
     fail,
+    leave,
     out,
     parse_size,
     run_async,
@@ -108,7 +109,6 @@ def copy_command(
     source, destination, journal_path = _sides(src, dst, journal)
     if dry_run:
         _plan(source, destination, journal_path, key_filter, json_output)
-        return
     report = run_async(lambda: _copy(source, destination, journal_path, key_filter, options, json_output), "copy")
     if json_output:
         emit_json(report.as_dict())
@@ -116,8 +116,7 @@ def copy_command(
         from hashigo.ops.migrate.storage.report import print_report
 
         print_report(out, report)
-    if not report.ok:
-        raise typer.Exit(1)
+    leave(0 if report.ok else 1)
 
 
 async def _copy(source: Endpoint, destination: Endpoint, journal_path: Path, key_filter: KeyFilter,
@@ -152,7 +151,7 @@ def plan_command(src: Src, dst: Dst, prefix: PrefixOpt = None, include: IncludeO
 
 
 def _plan(source: Endpoint, destination: Endpoint, journal_path: Path, key_filter: KeyFilter,
-          json_output: bool) -> None:
+          json_output: bool) -> NoReturn:
     from hashigo.ops.migrate.storage.journal import Journal
     from hashigo.ops.migrate.storage.plan import PlanReport, make_plan, print_plan
 
@@ -177,6 +176,7 @@ def _plan(source: Endpoint, destination: Endpoint, journal_path: Path, key_filte
         emit_json(report.as_dict())
     else:
         print_plan(out, report)
+    leave(0)
 
 
 @storage_app.command("verify")
@@ -208,5 +208,4 @@ def verify_command(src: Src, dst: Dst, prefix: PrefixOpt = None, include: Includ
         emit_json(report.as_dict())
     else:
         print_verify(out, report)
-    if not report.ok:
-        raise typer.Exit(1)
+    leave(0 if report.ok else 1)

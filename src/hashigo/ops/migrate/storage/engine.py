@@ -117,7 +117,7 @@ class _Run:
                 self.progress.advance(size)
 
             try:
-                copied = await self.copier.copy(item, on_bytes)
+                copied = await self.copier.copy(item, on_bytes, fresh_upload=attempts > 2)
             except _TRANSIENT as exc:
                 self.progress.advance(-moved)
                 if str(exc) not in reasons:

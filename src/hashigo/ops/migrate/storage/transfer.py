@@ -29,7 +29,13 @@ from hashigo.ops.migrate.storage.checksums import (
     sha256_and_md5,
     sha256_and_part_md5,
 )
-from hashigo.ops.migrate.storage.errors import SourceChanged, SourceTruncated, SourceVanished, VerificationFailed
+from hashigo.ops.migrate.storage.errors import (
+    SourceChanged,
+    SourceTruncated,
+    SourceVanished,
+    TransientCopyError,
+    VerificationFailed,
+)
 from hashigo.ops.migrate.storage.journal import Journal, PartRecord, SourceIdentity, UploadRecord, normalise_etag
 from hashigo.ops.migrate.storage.parts import BufferPool, PartReader, choose_part_size
 from hashigo.storage import ObjectInfo, ObjectNotFound, ObjectStore, ObjectStream
@@ -79,18 +85,26 @@ class ObjectCopier:
             return "whole"
         return "multipart" if self._uploads is not None else "streamed"
 
-    async def copy(self, item: ObjectInfo, progress: ProgressFn) -> Copied:
+    async def copy(self, item: ObjectInfo, progress: ProgressFn, *, fresh_upload: bool = False) -> Copied:
+        """``fresh_upload``: abandon a recorded multipart upload and start a new one (after resuming it
+        failed more than once: whatever state the store keeps for it, a new upload does not share it)."""
         method = self.method_for(item.size)
         if method == "whole":
             return await self._copy_whole(item, progress)
         if method == "streamed":
             return await self._copy_streamed(item, progress)
+        record = self._journal.upload(item.key)
+        if fresh_upload and record is not None:
+            await self._forget_upload(item.key, record.upload_id)
         try:
             return await self._copy_resumable(item, progress)
         except UploadNotFound:
             # Completed, aborted or expired behind our back (or the server restarted): start it afresh.
             self._journal.drop_upload(item.key)
+        try:
             return await self._copy_resumable(item, progress)
+        except UploadNotFound as exc:
+            raise TransientCopyError(f"{item.key!r}: a new multipart upload vanished too ({exc})") from exc
 
     # -- reading the source ----------------------------------------------------------
 
