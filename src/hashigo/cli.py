@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from hashigo import __version__
 from hashigo.errors import BackendUnavailable, ConfigError, HashigoError
@@ -40,7 +42,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable J
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    err.print(f"[red]hashigo:[/red] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[red]hashigo:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -242,14 +244,41 @@ def sessions_sweep(
 
 
 def main() -> None:
+    """Run the command, then end the process without interpreter shutdown.
+
+    obstore's tokio threads can still be letting go of Python objects at shutdown; a thread that asks
+    for the GIL while Python finalizes is ended with pthread_exit, which aborts the process (exit 134,
+    about one run in 50, after all output was written). Every command has closed and flushed what
+    matters by the time it returns, so the last steps are flushing the streams and logs ourselves.
+    """
+    code = _run()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _run() -> int:
     try:
-        app()
+        app(standalone_mode=True)
+    except SystemExit as exc:
+        return _exit_code(exc.code)
     except KeyboardInterrupt:
         err.print("interrupted")
-        sys.exit(130)
+        return 130
     except Exception as exc:  # the last line of defence: one line, never a traceback
         if os.environ.get("HASHIGO_DEBUG"):
             raise
-        err.print(f"[red]hashigo: internal error:[/red] {type(exc).__name__}: {exc} "
+        err.print(f"[red]hashigo: internal error:[/red] {escape(type(exc).__name__)}: {escape(str(exc))} "
                   f"(rerun with HASHIGO_DEBUG=1 for the traceback)", highlight=False)
-        sys.exit(70)
+        return 70
+    return 0
+
+
+def _exit_code(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)  # sys.exit("message") prints the message and ends with 1
+    return 1
