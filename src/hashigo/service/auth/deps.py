@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hashigo.runtime import Runtime
 from hashigo.service.auth import repository as families
 from hashigo.service.auth.codec import codec_for
-from hashigo.service.auth.repository import aware
 from hashigo.service.auth.tokens import InvalidToken, TokenCodec
 from hashigo.service.deps import DbSession, RuntimeDep
 from hashigo.service.kit.errors import ApiError
@@ -55,7 +54,7 @@ async def principal_for(db: AsyncSession, codec: TokenCodec, token: str) -> Prin
     if found is None:
         raise _refused()
     user, family = found
-    if not user.is_active or family.revoked_at is not None or aware(family.expires_at) <= datetime.now(UTC):
+    if not user.is_active or family.revoked_at is not None or family.expires_at <= datetime.now(UTC):
         raise _refused()
     return Principal(user, family.id, claims.expires_at)
 

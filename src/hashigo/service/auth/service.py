@@ -21,7 +21,6 @@ from hashigo.service.auth.codec import codec_for
 from hashigo.service.auth.limits import LoginLimits
 from hashigo.service.auth.models import TokenFamily
 from hashigo.service.auth.passwords import hash_password, verify_against_dummy, verify_password
-from hashigo.service.auth.repository import aware
 from hashigo.service.auth.schemas import PasswordChangeRequest, RegisterRequest, TokenPair
 from hashigo.service.auth.tokens import InvalidToken, TokenCodec, new_id
 from hashigo.service.kit.errors import ApiError
@@ -113,7 +112,7 @@ async def refresh(db: AsyncSession, runtime: Runtime, token: str) -> TokenPair:
     if found is None or not _usable(*found, now):
         raise unauthorized()
     user, family = found
-    user_id, family_id, family_expires = user.id, family.id, aware(family.expires_at)
+    user_id, family_id, family_expires = user.id, family.id, family.expires_at
     new_refresh = codec.issue("refresh", user_id, family_id, expires_at=family_expires, now=now)
     rotated = claims.jti == family.current_jti and await families.rotate_jti(db, family_id, claims.jti,
                                                                               new_refresh.jti)
@@ -127,7 +126,7 @@ async def refresh(db: AsyncSession, runtime: Runtime, token: str) -> TokenPair:
 
 
 def _usable(user: User, family: TokenFamily, now: datetime) -> bool:
-    return user.is_active and family.revoked_at is None and aware(family.expires_at) > now
+    return user.is_active and family.revoked_at is None and family.expires_at > now
 
 
 async def revoke_family(db: AsyncSession, pubsub: PubSub, user_id: str, family_id: str, reason: str) -> None:
