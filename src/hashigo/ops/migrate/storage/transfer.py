@@ -98,13 +98,13 @@ class ObjectCopier:
             await self._forget_upload(item.key, record.upload_id)
         try:
             return await self._copy_resumable(item, progress)
-        except UploadNotFound:
-            # Completed, aborted or expired behind our back (or the server restarted): start it afresh.
-            self._journal.drop_upload(item.key)
-        try:
-            return await self._copy_resumable(item, progress)
         except UploadNotFound as exc:
-            raise TransientCopyError(f"{item.key!r}: a new multipart upload vanished too ({exc})") from exc
+            # Completed, aborted or expired behind our back (or the server dropped it after refusing a
+            # part): the next attempt starts afresh. It is an attempt like any other, so the report
+            # counts it and the progress bar takes back what this one sent.
+            self._journal.drop_upload(item.key)
+            raise TransientCopyError(f"{item.key!r}: the multipart upload is gone at the destination ({exc}); "
+                                     "a new one is started") from exc
 
     # -- reading the source ----------------------------------------------------------
 
