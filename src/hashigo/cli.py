@@ -15,25 +15,22 @@ from rich.console import Console
 from rich.markup import escape
 
 from hashigo import __version__
+from hashigo.cli_lazy import lazy_group
 from hashigo.errors import BackendUnavailable, ConfigError, HashigoError
-from hashigo.ops.check.cli import check_app
-from hashigo.ops.deploy.cli import deploy_app
-from hashigo.ops.migrate.cli import migrate_app
-from hashigo.ops.plan.cli import plan_app
 from hashigo.settings import Settings, load_settings
 
 T = TypeVar("T")
 
+# Each ops domain keeps its commands in its own cli.py, imported when its command runs.
+_SUBAPPS = {"plan": "hashigo.ops.plan.cli:plan_app", "migrate": "hashigo.ops.migrate.cli:migrate_app",
+            "deploy": "hashigo.ops.deploy.cli:deploy_app", "check": "hashigo.ops.check.cli:check_app"}
 app = typer.Typer(help="hashigo: from a laptop to AWS/GCP without rewriting code or losing data.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+                  cls=lazy_group(_SUBAPPS), no_args_is_help=True, pretty_exceptions_enable=False,
+                  add_completion=False)
 db_app = typer.Typer(help="Database schema migrations (Alembic), on DATABASE_URL.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 sessions_app = typer.Typer(help="The reference service's sessions: lifecycle and clean-up.", no_args_is_help=True)
 app.add_typer(sessions_app, name="sessions")
-app.add_typer(plan_app, name="plan")
-app.add_typer(migrate_app, name="migrate")
-app.add_typer(deploy_app, name="deploy")
-app.add_typer(check_app, name="check")
 
 out = Console()
 err = Console(stderr=True)

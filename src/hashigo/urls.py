@@ -9,9 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from hashigo.errors import ConfigError
 
 DATABASE_SCHEMES = "sqlite+aiosqlite:///path, sqlite:///path, postgresql://…, postgres://…, postgresql+asyncpg://…"
@@ -78,6 +75,11 @@ def normalise_database_url(url: str, *, name: str = "DATABASE_URL") -> str:
     else:
         shown = scheme or "(none)"
         raise ConfigError(f"{name}: unknown scheme {shown!r} in {redact_url(raw)!r}; accepted: {DATABASE_SCHEMES}")
+    # Imported here: SQLAlchemy costs ~0.15 s to import, and commands that never open a database
+    # (migrate storage, plan) parse settings too.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(raw)
     except (ArgumentError, ValueError) as exc:
