@@ -23,6 +23,7 @@ from hashigo.ops.migrate.db import render
 from hashigo.ops.migrate.db.errors import EXIT_FAILED, EXIT_PREFLIGHT, MigrateDbError
 from hashigo.ops.migrate.db.progress import Reporter, RichReporter, SilentReporter
 from hashigo.ops.migrate.db.runner import Options
+from hashigo.ops.migrate.db.units import DEFAULT_CHUNK_MB
 
 T = TypeVar("T")
 
@@ -113,8 +114,8 @@ def preflight_command(source: Source, target: Target, include_schema: IncludeOpt
                       into_existing: ExistingOpt = False, journal: JournalOpt = None,
                       json_output: JsonOpt = False) -> None:
     """Check versions, extensions, privileges, sizes, keys and sequences; change nothing (exit 3 on a blocker)."""
-    report = _with_migration(source, target, _options(4, 256, include_schema, into_existing, journal), json_output,
-                             lambda m: m.preflight())
+    options = _options(4, DEFAULT_CHUNK_MB, include_schema, into_existing, journal)
+    report = _with_migration(source, target, options, json_output, lambda m: m.preflight())
     if json_output:
         _emit(report.as_dict())
     else:
@@ -131,14 +132,14 @@ def schema_command(source: Source, target: Target,
                    journal: JournalOpt = None, maintenance_work_mem: MemOpt = "",
                    json_output: JsonOpt = False) -> None:
     """Create the schema on the target: tables and types (pre-data) or indexes, constraints, triggers (post-data)."""
-    options = _options(jobs, 256, include_schema, into_existing, journal, maintenance_work_mem)
+    options = _options(jobs, DEFAULT_CHUNK_MB, include_schema, into_existing, journal, maintenance_work_mem)
     result = _with_migration(source, target, options, json_output,
                              lambda m: m.schema_pre() if section is Section.pre_data else m.post_data())
     _emit(result) if json_output else render.print_step(out, f"Schema ({section.value})", result)
 
 
 @db_migrate_app.command("copy")
-def copy_command(source: Source, target: Target, jobs: JobsOpt = 4, chunk_mb: ChunkOpt = 256,
+def copy_command(source: Source, target: Target, jobs: JobsOpt = 4, chunk_mb: ChunkOpt = DEFAULT_CHUNK_MB,
                  include_schema: IncludeOpt = None, into_existing: ExistingOpt = False,
                  journal: JournalOpt = None, json_output: JsonOpt = False) -> None:
     """Stream every table's rows with parallel COPY, big tables in key-range chunks; resumes after a kill."""
@@ -148,7 +149,7 @@ def copy_command(source: Source, target: Target, jobs: JobsOpt = 4, chunk_mb: Ch
 
 
 @db_migrate_app.command("verify")
-def verify_command(source: Source, target: Target, jobs: JobsOpt = 4, chunk_mb: ChunkOpt = 256,
+def verify_command(source: Source, target: Target, jobs: JobsOpt = 4, chunk_mb: ChunkOpt = DEFAULT_CHUNK_MB,
                    include_schema: IncludeOpt = None, journal: JournalOpt = None, json_output: JsonOpt = False) -> None:
     """Compare row counts, content hashes (per table/chunk) and the schema of both sides (exit 1 on a difference)."""
     options = _options(jobs, chunk_mb, include_schema, False, journal)
@@ -159,7 +160,7 @@ def verify_command(source: Source, target: Target, jobs: JobsOpt = 4, chunk_mb: 
 
 
 @db_migrate_app.command("run")
-def run_command(source: Source, target: Target, jobs: JobsOpt = 4, chunk_mb: ChunkOpt = 256,
+def run_command(source: Source, target: Target, jobs: JobsOpt = 4, chunk_mb: ChunkOpt = DEFAULT_CHUNK_MB,
                 include_schema: IncludeOpt = None, into_existing: ExistingOpt = False, journal: JournalOpt = None,
                 maintenance_work_mem: MemOpt = "", json_output: JsonOpt = False) -> None:
     """preflight → schema (pre-data) → copy → indexes and constraints → verify. Run it again to resume."""
@@ -191,7 +192,7 @@ def cutover_command(source: Source, target: Target, sessions: SessionsOpt = Sess
                     include_schema: IncludeOpt = None, journal: JournalOpt = None,
                     json_output: JsonOpt = False) -> None:
     """Source read-only → copy what changed → sequences → verify → print the new DATABASE_URL (exit 1 if not same)."""
-    options = _options(jobs, 256, include_schema, False, journal)
+    options = _options(jobs, DEFAULT_CHUNK_MB, include_schema, False, journal)
     result = _with_migration(source, target, options, json_output, lambda m: m.cutover(
         sessions=sessions.value, wait_seconds=wait_seconds, show_password=show_password))
     report = result.pop("verify_report")
@@ -209,7 +210,7 @@ def rollback_command(source: Source, target: Target, sessions: SessionsOpt = Ses
                      show_password: ShowPasswordOpt = False, journal: JournalOpt = None,
                      json_output: JsonOpt = False) -> None:
     """Make the source writable again (its setting as before cutover) and print the DATABASE_URL to go back to."""
-    options = _options(1, 256, None, False, journal)
+    options = _options(1, DEFAULT_CHUNK_MB, None, False, journal)
     result = _with_migration(source, target, options, json_output, lambda m: m.rollback(
         sessions=sessions.value, wait_seconds=0, show_password=show_password))
     _emit(result) if json_output else render.print_rollback(out, result)

@@ -42,7 +42,7 @@ class UnitHashes:
 @dataclass(frozen=True)
 class Options:
     jobs: int = 4
-    chunk_mb: int = 256
+    chunk_mb: int = units.DEFAULT_CHUNK_MB
     include_schemas: tuple[str, ...] = ()
     into_existing: bool = False
     journal: Path | None = None
