@@ -95,7 +95,7 @@ def _shell(command: str) -> None:
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def tool_runners(jobs: int, work: Path, unchunked: bool) -> dict[str, Callable[[str, str], dict[str, Any]]]:
+def tool_runners(jobs: int, work: Path, chunk_mb: int | None) -> dict[str, Callable[[str, str], dict[str, Any]]]:
     def dump_psql(src: str, dst: str) -> dict[str, Any]:
         _shell(f"pg_dump --dbname='{src}' | psql -q -v ON_ERROR_STOP=1 --dbname='{dst}' >/dev/null")
         return {}
@@ -135,9 +135,10 @@ def tool_runners(jobs: int, work: Path, unchunked: bool) -> dict[str, Callable[[
     if shutil.which("pgcopydb"):
         runners["pgcopydb clone"] = pgcopydb
     runners["hashigo migrate db run (+verify)"] = hashigo
-    if unchunked:
+    if chunk_mb is not None:
         # Whole tables only: every table loaded with COPY FREEZE (less CPU), no parallelism inside a table.
-        runners["hashigo … --chunk-mb 0 (+verify)"] = lambda src, dst: hashigo(src, dst, "--chunk-mb", "0")
+        runners[f"hashigo … --chunk-mb {chunk_mb} (+verify)"] = lambda src, dst: hashigo(src, dst, "--chunk-mb",
+                                                                                      str(chunk_mb))
     return runners
 
 
@@ -203,7 +204,8 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=100, help="pgbench scale (100 ≈ 1.5 GB + 0.9 GB of docs)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=4)
-    parser.add_argument("--unchunked", action="store_true", help="also time hashigo with --chunk-mb 0")
+    parser.add_argument("--chunk-mb", type=int, default=None,
+                        help="also time hashigo with this --chunk-mb (e.g. 256: big tables in key-range chunks)")
     parser.add_argument("--url", default=os.environ.get("HASHIGO_BENCH_POSTGRES_URL",
                                                         "postgresql://postgres@127.0.0.1:5432/postgres"))
     args = parser.parse_args()
@@ -211,7 +213,7 @@ def main() -> None:
     source_bytes = _size(src)
     results: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="hashigo-bench-") as tmp:
-        runners = tool_runners(args.jobs, Path(tmp), args.unchunked)
+        runners = tool_runners(args.jobs, Path(tmp), args.chunk_mb)
         names = list(runners)
         for run in range(args.runs):
             order = names[run % len(names):] + names[:run % len(names)]
