@@ -17,8 +17,9 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
+from io import FileIO
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,7 @@ from obstore.store import LocalStore
 from hashigo.storage.keys import validate_prefix
 from hashigo.storage.local_multipart import LocalResumableUploads
 from hashigo.storage.obstore_adapter import AdapterOptions, ObstoreAdapter
-from hashigo.storage.protocol import StorageError
+from hashigo.storage.protocol import ByteRange, ObjectInfo, ObjectStream, StorageError
 
 if TYPE_CHECKING:
     from obstore import Attributes, ObjectMeta
@@ -37,6 +38,65 @@ if TYPE_CHECKING:
 SIDECAR_DIR = ".hashigo-meta"
 # obstore writes a streamed put to '<name>#<n>' and renames it when complete; a killed process leaves it.
 _STAGING = re.compile(r"#\d+$")
+
+
+class LocalFileStream:
+    """A local object's body that can also be read straight into a caller's buffer.
+
+    obstore hands a local file over as freshly allocated chunks, which the migrator then copies
+    into its part buffers: two copies and a page fault per 4 KiB of every chunk, about 3 ms of CPU
+    per MB. ``readinto`` reads the file into the buffer in one copy. The file is checked to be the
+    one ``get`` described (obstore's ETag is inode-mtime-size), so a file replaced in between fails
+    instead of being read under the old file's identity.
+    """
+
+    def __init__(self, inner: ObjectStream, path: Path) -> None:
+        self.info: ObjectInfo = inner.info
+        self._inner = inner
+        self._path = path
+        self._file: FileIO | None = None
+        self._ended = False
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._inner.__aiter__()
+
+    async def read(self) -> bytes:
+        return await self._inner.read()
+
+    async def readinto(self, buffer: memoryview) -> int:
+        """Fill ``buffer`` from where the last call stopped; fewer bytes only at the end of the file."""
+        return await asyncio.to_thread(self._fill, buffer)
+
+    def _fill(self, buffer: memoryview) -> int:
+        if self._ended:
+            return 0
+        handle = self._file or self._open()
+        filled = 0
+        while filled < len(buffer):
+            got = handle.readinto(buffer[filled:])
+            if not got:
+                self._ended = True
+                handle.close()
+                break
+            filled += got
+        return filled
+
+    def _open(self) -> FileIO:
+        try:
+            handle = FileIO(self._path, "rb")
+        except OSError as exc:
+            raise StorageError(f"cannot read {self._path}: {exc.strerror}") from exc
+        stat = os.fstat(handle.fileno())
+        if _file_etag(stat) != (self.info.etag or "").strip('"'):
+            handle.close()
+            raise StorageError(f"{self._path} changed since it was opened; read it again")
+        self._file = handle
+        return handle
+
+
+def _file_etag(stat: os.stat_result) -> str:
+    """obstore's ETag of a local file."""
+    return f"{stat.st_ino:x}-{stat.st_mtime_ns // 1000:x}-{stat.st_size:x}"
 
 
 class LocalAdapter(ObstoreAdapter):
@@ -54,6 +114,12 @@ class LocalAdapter(ObstoreAdapter):
 
     def resumable_uploads(self) -> LocalResumableUploads:
         return LocalResumableUploads(self, self._root)
+
+    async def get(self, key: str, *, byte_range: ByteRange | None = None) -> ObjectStream:
+        stream = await super().get(key, byte_range=byte_range)
+        if byte_range is not None or stream.info.size == 0:
+            return stream
+        return LocalFileStream(stream, self._root / key)
 
     def _sidecar(self, key: str) -> Path:
         digest = hashlib.sha256(key.encode()).hexdigest()

@@ -29,6 +29,7 @@ from hashigo.storage.protocol import (
     ObjectExists,
     ObjectInfo,
     ObjectNotFound,
+    ObjectStream,
     SignedMethod,
     SigningUnsupported,
     StorageError,
@@ -366,7 +367,7 @@ class ObstoreAdapter:
         except Exception as exc:
             raise self._translate(exc, "put", key) from exc
 
-    async def get(self, key: str, *, byte_range: ByteRange | None = None) -> _Stream:
+    async def get(self, key: str, *, byte_range: ByteRange | None = None) -> ObjectStream:
         validate_key(key)
         options: GetOptions = {}
         if byte_range is not None:

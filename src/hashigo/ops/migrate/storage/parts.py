@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hashigo.storage import ObjectStream
 
 MIB = 1024 * 1024
 
@@ -37,14 +41,23 @@ class BufferPool:
 class PartReader:
     """Fills one buffer per part from a stream of chunks of any size; keeps no copy of its own."""
 
-    def __init__(self, chunks: AsyncIterator[bytes], part_size: int) -> None:
+    def __init__(self, chunks: AsyncIterator[bytes], part_size: int,
+                 readinto: Callable[[memoryview], Awaitable[int]] | None = None) -> None:
         self._chunks = chunks
         self._part_size = part_size
         self._pending: memoryview | None = None
+        self._readinto = readinto  # a source that fills a buffer itself skips the chunks' copy
+
+    @classmethod
+    def of(cls, stream: ObjectStream, part_size: int) -> PartReader:
+        return cls(aiter(stream), part_size, getattr(stream, "readinto", None))
 
     async def next_part(self, buffer: bytearray) -> memoryview | None:
         """The next part, as a view of ``buffer`` (at least ``part_size`` long); None at the end."""
         target = memoryview(buffer)
+        if self._readinto is not None:
+            filled = await self._readinto(target[:self._part_size])
+            return target[:filled] if filled else None
         filled = 0
         while filled < self._part_size:
             if self._pending is None:

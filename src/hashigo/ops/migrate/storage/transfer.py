@@ -215,7 +215,7 @@ class ObjectCopier:
         part_md5s: list[bytes] = []
         sender = _PartSender(self, uploads, item.key, record, progress)
         try:
-            reader = PartReader(aiter(stream), part_size)
+            reader = PartReader.of(stream, part_size)
             while True:
                 held = await self._budget.acquire(part_size)
                 buffer = self._pool.take(part_size)
