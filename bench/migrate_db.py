@@ -136,7 +136,6 @@ def tool_runners(jobs: int, work: Path, chunk_mb: int | None) -> dict[str, Calla
         runners["pgcopydb clone"] = pgcopydb
     runners["hashigo migrate db run (+verify)"] = hashigo
     if chunk_mb is not None:
-        # Whole tables only: every table loaded with COPY FREEZE (less CPU), no parallelism inside a table.
         runners[f"hashigo … --chunk-mb {chunk_mb} (+verify)"] = lambda src, dst: hashigo(src, dst, "--chunk-mb",
                                                                                       str(chunk_mb))
     return runners
