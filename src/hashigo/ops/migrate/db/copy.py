@@ -8,12 +8,16 @@ all, and loading it twice gives the same result — which is what makes the jour
 from __future__ import annotations
 
 import select
+import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from io import FileIO
+from typing import cast
 
 import psycopg
 from psycopg import pq
@@ -53,8 +57,10 @@ def exported_snapshot(source: Endpoint) -> Iterator[str]:
 
 class Copier:
     def __init__(self, source: Endpoint, target: Endpoint, *, jobs: int, binary: bool,
-                 journal: Journal | None, reporter: Reporter, snapshot: str | None = None) -> None:
+                 journal: Journal | None, reporter: Reporter, snapshot: str | None = None,
+                 psql: str | None = None) -> None:
         self.source = source
+        self.psql = psql
         self.target = target
         self.jobs = max(1, jobs)
         self.binary = binary
@@ -132,9 +138,10 @@ class Copier:
         freeze = ", FREEZE" if not unit.chunked else ""
         in_sql = f"COPY {table.qname} ({columns}) FROM STDIN (FORMAT {fmt}{freeze})"
         try:
-            src.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            if self.snapshot:
-                src.execute(f"SET TRANSACTION SNAPSHOT '{self.snapshot}'")
+            if self.psql is None:
+                src.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                if self.snapshot:
+                    src.execute(f"SET TRANSACTION SNAPSHOT '{self.snapshot}'")
             with dst.transaction(), dst.cursor() as cur:
                 if not unit.chunked:
                     cur.execute(f"TRUNCATE ONLY {table.qname}")
@@ -146,12 +153,17 @@ class Copier:
                         self.reporter.advance(table.key, len(block))
                         with self._lock:
                             stats.bytes += len(block)
-                    sent_rows = copy_out(src, out_sql, send, self._stop)
+                    if self.psql is None:
+                        sent_rows: int | None = copy_out(src, out_sql, send, self._stop)
+                    else:
+                        copy_out_with_psql(self.psql, self.source, self.snapshot, out_sql, send, self._stop)
+                        sent_rows = None
                 loaded = cur.rowcount
-            src.execute("COMMIT")
+            if self.psql is None:
+                src.execute("COMMIT")
         except psycopg.Error as exc:
             raise MigrateDbError(f"copy of {unit.label} failed: {_first_line(exc)}") from None
-        if loaded != sent_rows:
+        if sent_rows is not None and loaded != sent_rows:
             raise MigrateDbError(f"copy of {unit.label}: the source sent {sent_rows} rows, the target stored {loaded}")
         if self.journal is not None:
             self.journal.set_unit(unit.id, "done", loaded)
@@ -206,6 +218,50 @@ def copy_out(conn: psycopg.Connection, statement: str, sink: Callable[[bytearray
     while _next_result(pg) is not None:
         pass
     return int(rows or 0)
+
+
+def copy_out_with_psql(psql: str, source: Endpoint, snapshot: str | None, statement: str,
+                       sink: Callable[[bytearray], None], stop: threading.Event) -> None:
+    """The same COPY … TO STDOUT, read by psql and handed to ``sink`` in large blocks.
+
+    libpq returns COPY data one row per call; in Python that loop cost about 0.4 µs of CPU per row,
+    a tenth of a 10-million-row table's whole copy. psql runs the same loop in C and we read its
+    output in blocks. psql does not report the row count of a COPY TO STDOUT, so the caller
+    relies on verification (and on the binary format's trailer, which COPY FROM requires) instead.
+    """
+    commands = ["SET row_security = off; SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0",
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"]
+    if snapshot:
+        commands.append(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+    argv = [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", f"--dbname={source.url}"]
+    for command in [*commands, statement]:
+        argv += ["-c", command]
+    with tempfile.TemporaryFile() as errors, subprocess.Popen(
+            argv, env=source.child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors,
+            bufsize=0) as proc:
+        out = cast(FileIO, proc.stdout)  # bufsize=0: the raw pipe, so readinto fills our block directly
+        try:
+            while True:
+                block = bytearray(BLOCK_BYTES)
+                filled = 0
+                while filled < BLOCK_BYTES and (got := out.readinto(memoryview(block)[filled:])):
+                    filled += got
+                if stop.is_set():
+                    raise MigrateDbError("stopped")
+                if filled:
+                    del block[filled:]
+                    sink(block)
+                if filled < BLOCK_BYTES:
+                    break
+        except BaseException:
+            proc.kill()
+            raise
+        code = proc.wait()
+        if code != 0:
+            errors.seek(0)
+            lines = [line.strip() for line in errors.read().decode("utf-8", "replace").splitlines() if line.strip()]
+            detail = next((line for line in lines if "ERROR" in line or "error" in line), lines[0] if lines else "")
+            raise MigrateDbError(f"psql reading the source ended with exit code {code}: {detail}")
 
 
 def _next_result(pg: pq.abc.PGconn) -> pq.abc.PGresult | None:

@@ -27,6 +27,12 @@ class ClientTools:
     def pg_restore(self) -> str:
         return str(self.folder / "pg_restore")
 
+    @property
+    def psql(self) -> str | None:
+        """psql from the same installation, when it is there (the copy reads the source through it)."""
+        path = self.folder / "psql"
+        return str(path) if path.exists() else None
+
 
 def _candidates() -> list[Path]:
     folders = [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]

@@ -82,8 +82,9 @@ def _refuse_rows_in_the_way(dst: psycopg.Connection, todo: list[units.Unit], sta
 
 
 def _copier(m: Migration, p: Plan, snapshot: str | None) -> Copier:
+    psql = find_client_tools(p.catalog.server_version // 10000).psql if m.source.is_postgres else None
     return Copier(m.source, m.target, jobs=m.options.jobs, binary=p.binary, journal=m.journal,
-                  reporter=m.reporter, snapshot=p.shared(snapshot))
+                  reporter=m.reporter, snapshot=p.shared(snapshot), psql=psql)
 
 
 def _copy_summary(p: Plan, result: PipelineResult, copier: Copier) -> dict[str, Any]:
