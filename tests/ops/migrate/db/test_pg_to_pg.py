@@ -35,6 +35,12 @@ def test_run_moves_every_type_and_verify_reports_no_difference(nasty_source: str
     verified = {t["table"]: t for t in steps["verify"]["tables"]}
     assert verified["app.log_nopk"]["target_rows"] == 203
     assert verified["public.big"]["units"] > 1
+    # Every table with rows got planner statistics (ANALYZE), which pg_dump | psql leaves to autovacuum.
+    with_rows = {k for k, t in verified.items() if t["target_rows"] > 0}
+    analyzed = {f"{r[0]}.{r[1]}" for r in query(target, "SELECT DISTINCT schemaname, tablename FROM pg_stats "
+                                                        "WHERE schemaname IN ('app', 'public')")}
+    assert with_rows <= analyzed, with_rows - analyzed
+    assert steps["copy"]["tables_analyzed"] >= len(with_rows)
 
     # Independent of hashigo's own verify: the rows read back through another client are identical.
     for name, sql in ROW_QUERIES.items():

@@ -29,7 +29,7 @@ from hashigo.ops.migrate.db.units import Unit
 from hashigo.ops.migrate.db.verify import Hasher, UnitCheck
 
 _EXISTS = re.compile(r"already exists|multiple primary keys")
-POST, COPY, HASH = 0, 1, 2
+POST, COPY, HASH, ANALYZE = 0, 1, 2, 3
 
 
 @dataclass
@@ -38,6 +38,7 @@ class PipelineResult:
     checks: list[UnitCheck] = field(default_factory=list)
     post_entries: int = 0
     post_tolerated: list[str] = field(default_factory=list)
+    analyzed: int = 0  # tables given planner statistics, as pg_restore and pg_dump | psql leave none
     seconds: float = 0.0
     timeline: list[tuple[str, float, float]] = field(default_factory=list)  # task, started at, seconds
 
@@ -101,9 +102,13 @@ class Pipeline:
         self._present = {e.dump_id for e in self._waiting}
         # An ALTER TABLE waits for the table's index builds and its hash: it would block them all.
         self._shared_left: dict[str, int] = {}
+        self._post_left: dict[str, int] = {}  # every post-data entry of the table, until ANALYZE may run
         for entry in self._waiting:
             if entry.table_key and not entry.exclusive:
                 self._shared_left[entry.table_key] = self._shared_left.get(entry.table_key, 0) + 1
+            if entry.table_key:
+                self._post_left[entry.table_key] = self._post_left.get(entry.table_key, 0) + 1
+        self._analyze_pending = {key for key in self._units_of if self._left[key] > 0}
         self._hash_pending = set(self._units_of) if self.hasher is not None else set()
         self._hashes: dict[str, dict[str, tuple[int, str]]] = {"source": {}, "target": {}}
         with self._cv:
@@ -158,7 +163,16 @@ class Pipeline:
             if not self.hasher.snapshot:
                 self._push(HASH, -self._size(key), ("hash", "source", key))
 
+    def _release_analyze(self) -> None:
+        """ANALYZE a table loaded now once its indexes, constraints and hash are done: then it
+        competes with nothing of its own, and the app's first queries get real plans."""
+        for key in [k for k in self._analyze_pending if self._left[k] == 0 and not self._post_left.get(k)
+                    and k not in self._hash_pending]:
+            self._analyze_pending.discard(key)
+            self._push(ANALYZE, -self._size(key), ("analyze", key))
+
     def _release_post(self) -> None:
+        self._release_analyze()
         everything_loaded = all(left == 0 for left in self._left.values())
         still = []
         for entry in self._waiting:
@@ -204,6 +218,16 @@ class Pipeline:
                 if self._left[unit.table.key] == 0:
                     self._table_loaded(unit.table.key)
                     self._release_post()
+        elif task[0] == "analyze":
+            table = self._units_of[task[1]][0].table
+            try:
+                self._post_connection().execute(f"ANALYZE {table.qname}".encode())
+            except psycopg.Error as exc:  # statistics are a convenience; autovacuum gathers them later
+                with self._cv:
+                    self.result.post_tolerated.append(f"ANALYZE {table.key}: {str(exc).strip().splitlines()[0]}")
+                return
+            with self._cv:
+                self.result.analyzed += 1
         elif task[0] == "hash":
             assert self.hasher is not None
             _, side, key = task
@@ -232,6 +256,8 @@ class Pipeline:
             self._present.discard(entry.dump_id)
             if entry.table_key and not entry.exclusive:
                 self._shared_left[entry.table_key] -= 1
+            if entry.table_key:
+                self._post_left[entry.table_key] -= 1
             self._release_post()
 
     def _post_connection(self) -> psycopg.Connection:
@@ -251,4 +277,6 @@ def _describe(task: Any) -> str:
         return f"copy {task[1].label}"
     if task[0] == "post":
         return str(task[1].label)
+    if task[0] == "analyze":
+        return f"ANALYZE {task[1]}"
     return f"hash {task[2]} ({task[1]})"

@@ -92,7 +92,8 @@ def _copy_summary(p: Plan, result: PipelineResult, copier: Copier) -> dict[str, 
     return {"step": "copy", "units": len(p.all_units), "copied_units": len(p.todo),
             "resumed_units_skipped": len(p.all_units) - len(p.todo), "rows": stats.rows, "bytes": stats.bytes,
             "seconds": round(result.seconds, 3), "format": "binary" if p.binary else "text",
-            "consistent_snapshot": copier.snapshot is not None, "slowest_tasks": result.slowest()}
+            "consistent_snapshot": copier.snapshot is not None, "tables_analyzed": result.analyzed,
+            "slowest_tasks": result.slowest()}
 
 
 def _post_data(m: Migration, src: psycopg.Connection, catalog: Catalog) -> PostData | None:
