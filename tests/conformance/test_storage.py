@@ -244,13 +244,16 @@ async def test_attributes_round_trip(backend: Backend) -> None:
         assert info.metadata == metadata
     else:  # the attributes are encoded as the adapter would, and decoded by it from the server's answers
         await backend.write("attrs/photo.jpg", b"\xff\xd8jpeg", **attributes)
-    # moto 5.2.5 drops metadata whose value is empty (rclone and Azurite keep it, as the adapter sends it).
-    expected = {k: v for k, v in metadata.items() if v} if backend.name == "s3-moto" else metadata
     for got in (await store.head("attrs/photo.jpg"), (await store.get("attrs/photo.jpg")).info):
         assert got.content_type == "image/jpeg"
         assert got.cache_control == "public, max-age=3600"
         assert got.content_disposition == "attachment; filename*=UTF-8''%E5%86%99%E7%9C%9F.jpg"
-        assert {k: v for k, v in got.metadata.items() if k in metadata} == expected
+        found = {k: v for k, v in got.metadata.items() if k in metadata}
+        if backend.name == "s3-moto":
+            # moto 5.2.5 keeps an empty value in some runs and drops it in others (same versions);
+            # rclone and Azurite always keep it, which is what the adapter sends.
+            found.setdefault("x_empty", "")
+        assert found == metadata
     # A later write without attributes must not inherit the old ones.
     await backend.write("attrs/photo.jpg", b"plain")
     plain = await store.head("attrs/photo.jpg")
