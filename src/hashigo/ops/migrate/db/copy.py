@@ -22,8 +22,8 @@ from typing import cast
 import psycopg
 from psycopg import pq
 
-from hashigo.ops.migrate.db.catalog import quote_ident
-from hashigo.ops.migrate.db.endpoints import Endpoint, connect
+from hashigo.ops.migrate.db.catalog import quote_ident, sql_literal
+from hashigo.ops.migrate.db.endpoints import Endpoint, connect, session_settings
 from hashigo.ops.migrate.db.errors import MigrateDbError
 from hashigo.ops.migrate.db.journal import Journal
 from hashigo.ops.migrate.db.progress import Reporter
@@ -111,12 +111,13 @@ class Copier:
         return stats
 
     # one unit --------------------------------------------------------------
-    def _connections(self) -> tuple[psycopg.Connection, psycopg.Connection]:
-        pair: tuple[psycopg.Connection, psycopg.Connection] | None = getattr(self._local, "pair", None)
+    def _connections(self) -> tuple[psycopg.Connection | None, psycopg.Connection]:
+        """This worker's connections; none to the source when psql reads it."""
+        pair: tuple[psycopg.Connection | None, psycopg.Connection] | None = getattr(self._local, "pair", None)
         if pair is None:
-            pair = (connect(self.source, read_only=True), connect(self.target))
+            pair = (connect(self.source, read_only=True) if self.psql is None else None, connect(self.target))
             with self._lock:
-                self._opened.extend(pair)
+                self._opened.extend(conn for conn in pair if conn is not None)
             self._local.pair = pair
         return pair
 
@@ -138,7 +139,7 @@ class Copier:
         freeze = ", FREEZE" if not unit.chunked else ""
         in_sql = f"COPY {table.qname} ({columns}) FROM STDIN (FORMAT {fmt}{freeze})"
         try:
-            if self.psql is None:
+            if src is not None:
                 src.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 if self.snapshot:
                     src.execute(f"SET TRANSACTION SNAPSHOT '{self.snapshot}'")
@@ -153,13 +154,14 @@ class Copier:
                         self.reporter.advance(table.key, len(block))
                         with self._lock:
                             stats.bytes += len(block)
-                    if self.psql is None:
+                    if src is not None:
                         sent_rows: int | None = copy_out(src, out_sql, send, self._stop)
                     else:
+                        assert self.psql is not None
                         copy_out_with_psql(self.psql, self.source, self.snapshot, out_sql, send, self._stop)
                         sent_rows = None
                 loaded = cur.rowcount
-            if self.psql is None:
+            if src is not None:
                 src.execute("COMMIT")
         except psycopg.Error as exc:
             raise MigrateDbError(f"copy of {unit.label} failed: {_first_line(exc)}") from None
@@ -229,7 +231,8 @@ def copy_out_with_psql(psql: str, source: Endpoint, snapshot: str | None, statem
     output in blocks. psql does not report the row count of a COPY TO STDOUT, so the caller
     relies on verification (and on the binary format's trailer, which COPY FROM requires) instead.
     """
-    commands = ["SET row_security = off; SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0",
+    settings = session_settings(source, read_only=True)
+    commands = ["; ".join(f"SET {name} = {sql_literal(value)}" for name, value in settings.items()),
                 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"]
     if snapshot:
         commands.append(f"SET TRANSACTION SNAPSHOT '{snapshot}'")

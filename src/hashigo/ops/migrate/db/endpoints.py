@@ -144,18 +144,24 @@ def connect(endpoint: Endpoint, *, read_only: bool = False, connect_timeout: int
         raise MigrateDbError(f"cannot connect to the {endpoint.role} {endpoint.display}: "
                              f"{connection_hint(exc)}") from None
     with conn.cursor() as cur:
-        for name, value in SESSION_SETTINGS.items():
+        for name, value in session_settings(endpoint, read_only=read_only).items():
             cur.execute("SELECT set_config(%s, %s, false)", (name, value))
         if conn.info.server_version >= 140000:
             # If we are killed, the server stops our statements (an index build, a COPY) within
             # seconds instead of finishing them for nobody.
             cur.execute("SET client_connection_check_interval = '2s'")
-        if endpoint.role == "source":
-            # Fail loudly instead of silently copying only the rows a policy lets us see.
-            cur.execute("SET row_security = off")
-        if read_only:
-            cur.execute("SET default_transaction_read_only = on")
     return conn
+
+
+def session_settings(endpoint: Endpoint, *, read_only: bool) -> dict[str, str]:
+    """What every session of a migration sets, through libpq or psql alike."""
+    settings = dict(SESSION_SETTINGS)
+    if endpoint.role == "source":
+        # Fail loudly instead of silently copying only the rows a policy lets us see.
+        settings["row_security"] = "off"
+    if read_only:
+        settings["default_transaction_read_only"] = "on"
+    return settings
 
 
 def connection_hint(exc: BaseException) -> str:
