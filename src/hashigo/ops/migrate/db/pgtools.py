@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import glob
 import re
 import shutil
@@ -50,6 +51,7 @@ def tool_major(program: str) -> int:
     return int(match.group(1))
 
 
+@functools.cache  # the schema, post-data and copy steps each ask; the answer does not change mid-run
 def find_client_tools(source_major: int) -> ClientTools:
     """pg_dump refuses servers newer than itself: pick the newest installed one, at least the source's."""
     seen = []
