@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
@@ -19,7 +19,6 @@ from hashigo.ops.migrate.storage.cli_support import (
     emit_json,
     err,
     fail,
-    leave,
     out,
     parse_size,
     run_async,
@@ -109,6 +108,7 @@ def copy_command(
     source, destination, journal_path = _sides(src, dst, journal)
     if dry_run:
         _plan(source, destination, journal_path, key_filter, json_output)
+        return
     report = run_async(lambda: _copy(source, destination, journal_path, key_filter, options, json_output), "copy")
     if json_output:
         emit_json(report.as_dict())
@@ -116,7 +116,8 @@ def copy_command(
         from hashigo.ops.migrate.storage.report import print_report
 
         print_report(out, report)
-    leave(0 if report.ok else 1)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 async def _copy(source: Endpoint, destination: Endpoint, journal_path: Path, key_filter: KeyFilter,
@@ -151,7 +152,7 @@ def plan_command(src: Src, dst: Dst, prefix: PrefixOpt = None, include: IncludeO
 
 
 def _plan(source: Endpoint, destination: Endpoint, journal_path: Path, key_filter: KeyFilter,
-          json_output: bool) -> NoReturn:
+          json_output: bool) -> None:
     from hashigo.ops.migrate.storage.journal import Journal
     from hashigo.ops.migrate.storage.plan import PlanReport, make_plan, print_plan
 
@@ -176,7 +177,6 @@ def _plan(source: Endpoint, destination: Endpoint, journal_path: Path, key_filte
         emit_json(report.as_dict())
     else:
         print_plan(out, report)
-    leave(0)
 
 
 @storage_app.command("verify")
@@ -208,4 +208,5 @@ def verify_command(src: Src, dst: Dst, prefix: PrefixOpt = None, include: Includ
         emit_json(report.as_dict())
     else:
         print_verify(out, report)
-    leave(0 if report.ok else 1)
+    if not report.ok:
+        raise typer.Exit(1)

@@ -36,11 +36,6 @@ _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
 def fail(message: str, code: int) -> NoReturn:
     err.print(f"[red]hashigo:[/red] {escape(message)}", highlight=False, soft_wrap=True)
-    leave(code)
-
-
-def leave(code: int) -> NoReturn:
-    """End the command with ``code`` (`hashigo`'s ``main`` then ends the process without shutdown)."""
     raise typer.Exit(code)
 
 

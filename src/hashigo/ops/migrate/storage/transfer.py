@@ -93,8 +93,7 @@ class ObjectCopier:
             return await self._copy_whole(item, progress)
         if method == "streamed":
             return await self._copy_streamed(item, progress)
-        record = self._journal.upload(item.key)
-        if fresh_upload and record is not None:
+        if fresh_upload and (record := self._journal.upload(item.key)) is not None:
             await self._forget_upload(item.key, record.upload_id)
         try:
             return await self._copy_resumable(item, progress)
